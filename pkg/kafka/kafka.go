@@ -1,0 +1,221 @@
+// Package kafka holds the Kafka plumbing every stage shares: configuration,
+// topic creation and constructors for kafka-go writers and group readers
+// with clickstream's defaults.
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+	"go.uber.org/zap"
+)
+
+// Config is the `kafka` section of the configuration file.
+type Config struct {
+	// Brokers are the bootstrap addresses, host:port.
+	Brokers []string `yaml:"brokers"`
+	// ClientID identifies this process to the brokers. Default "clickstream".
+	ClientID string `yaml:"clientId"`
+	Topics   Topics `yaml:"topics"`
+	// Partitions is the partition count of topics created by clickstream.
+	// It bounds how many workers share the hits. Default 6.
+	Partitions int `yaml:"partitions"`
+	// ReplicationFactor of topics created by clickstream. Default 1.
+	ReplicationFactor int `yaml:"replicationFactor"`
+	// DialTimeout for broker connections. Default 10s.
+	DialTimeout time.Duration `yaml:"dialTimeout"`
+}
+
+// Topics names the topics clickstream reads and writes.
+type Topics struct {
+	// Hits carries raw hits keyed by resource id. Default "hits".
+	Hits string `yaml:"hits"`
+	// DLQ carries hits that could not be decoded, with the reason. Default "hits.dlq".
+	DLQ string `yaml:"dlq"`
+	// WebhookEvents carries one record per webhook delivery, keyed by
+	// webhook id. Default "webhook-events".
+	WebhookEvents string `yaml:"webhookEvents"`
+}
+
+// DefaultConfig returns the defaults documented on Config.
+func DefaultConfig() Config {
+	return Config{
+		Brokers:           []string{"127.0.0.1:9092"},
+		ClientID:          "clickstream",
+		Topics:            Topics{Hits: "hits", DLQ: "hits.dlq", WebhookEvents: "webhook-events"},
+		Partitions:        6,
+		ReplicationFactor: 1,
+		DialTimeout:       10 * time.Second,
+	}
+}
+
+// Validate checks c; messages name the YAML key.
+func (c *Config) Validate() error {
+	if len(c.Brokers) == 0 {
+		return errors.New("kafka.brokers: must list at least one host:port")
+	}
+	for i, b := range c.Brokers {
+		if _, _, err := net.SplitHostPort(b); err != nil {
+			return fmt.Errorf("kafka.brokers[%d]: must be host:port, got %q", i, b)
+		}
+	}
+	switch {
+	case c.Topics.Hits == "":
+		return errors.New("kafka.topics.hits: must not be empty")
+	case c.Topics.DLQ == "":
+		return errors.New("kafka.topics.dlq: must not be empty")
+	case c.Topics.WebhookEvents == "":
+		return errors.New("kafka.topics.webhookEvents: must not be empty")
+	case c.Partitions < 1 || c.Partitions > 10000:
+		return fmt.Errorf("kafka.partitions: must be 1 to 10000, got %d", c.Partitions)
+	case c.ReplicationFactor < 1:
+		return fmt.Errorf("kafka.replicationFactor: must be at least 1, got %d", c.ReplicationFactor)
+	case c.DialTimeout <= 0:
+		return fmt.Errorf("kafka.dialTimeout: must be positive, got %s", c.DialTimeout)
+	}
+	return nil
+}
+
+// TopicSpec describes a topic to create.
+type TopicSpec struct {
+	Name       string
+	Partitions int
+	// Compacted sets cleanup.policy=compact, for topics that hold the
+	// latest state per key (catalog, subscriptions).
+	Compacted bool
+}
+
+// EnsureTopics creates the topics that do not exist yet. Existing topics are
+// left as they are, whatever their partition count.
+func EnsureTopics(ctx context.Context, c Config, specs ...TopicSpec) error {
+	conn, err := dialController(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+
+	configs := make([]kafkago.TopicConfig, 0, len(specs))
+	for _, s := range specs {
+		tc := kafkago.TopicConfig{Topic: s.Name, NumPartitions: s.Partitions, ReplicationFactor: c.ReplicationFactor}
+		if tc.NumPartitions == 0 {
+			tc.NumPartitions = c.Partitions
+		}
+		if s.Compacted {
+			tc.ConfigEntries = []kafkago.ConfigEntry{{ConfigName: "cleanup.policy", ConfigValue: "compact"}}
+		}
+		configs = append(configs, tc)
+	}
+
+	if err := conn.CreateTopics(configs...); err != nil && !errors.Is(err, kafkago.TopicAlreadyExists) {
+		return fmt.Errorf("creating topics: %w", err)
+	}
+	return nil
+}
+
+func dialController(ctx context.Context, c Config) (*kafkago.Conn, error) {
+	dialer := &kafkago.Dialer{ClientID: c.ClientID, Timeout: c.DialTimeout}
+
+	var lastErr error
+	for _, b := range c.Brokers {
+		conn, err := dialer.DialContext(ctx, "tcp", b)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		ctrl, err := conn.Controller()
+		conn.Close()
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		addr := net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port))
+		cc, err := dialer.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		return cc, nil
+	}
+	return nil, fmt.Errorf("connecting to the Kafka controller through %v: %w", c.Brokers, lastErr)
+}
+
+// WriterOptions tunes a writer built by NewWriter.
+type WriterOptions struct {
+	// BatchSize is the maximum number of messages per produce request. Default 1000.
+	BatchSize int
+	// BatchTimeout is how long a partial batch waits. Default 10ms.
+	BatchTimeout time.Duration
+}
+
+// NewWriter returns a synchronous kafka-go writer for topic that partitions
+// by key with murmur2, as the Java client does, so that every record of one
+// key lands on one partition whatever the producer. Callers bound their own
+// queues in front of it: WriteMessages blocks until the batch is acknowledged
+// by all in-sync replicas.
+func NewWriter(c Config, topic string, opts WriterOptions, log *zap.Logger) *kafkago.Writer {
+	if opts.BatchSize == 0 {
+		opts.BatchSize = 1000
+	}
+	if opts.BatchTimeout == 0 {
+		opts.BatchTimeout = 10 * time.Millisecond
+	}
+	return &kafkago.Writer{
+		Addr:         kafkago.TCP(c.Brokers...),
+		Topic:        topic,
+		Balancer:     &kafkago.Murmur2Balancer{},
+		RequiredAcks: kafkago.RequireAll,
+		BatchSize:    opts.BatchSize,
+		BatchBytes:   16 << 20,
+		BatchTimeout: opts.BatchTimeout,
+		MaxAttempts:  3,
+		WriteTimeout: 10 * time.Second,
+		Compression:  kafkago.Lz4,
+		Transport:    &kafkago.Transport{ClientID: c.ClientID, DialTimeout: c.DialTimeout},
+		Logger:       Logger(log),
+		ErrorLogger:  ErrorLogger(log),
+	}
+}
+
+// NewGroupReader returns a consumer-group reader on topic that never commits
+// on its own: callers commit with CommitMessages after the effects of the
+// messages are durable. A new group starts at the earliest offset so that no
+// hit published before the first worker started is skipped.
+func NewGroupReader(c Config, topic, group string, log *zap.Logger) *kafkago.Reader {
+	return kafkago.NewReader(kafkago.ReaderConfig{
+		Brokers:                c.Brokers,
+		GroupID:                group,
+		Topic:                  topic,
+		Dialer:                 &kafkago.Dialer{ClientID: c.ClientID, Timeout: c.DialTimeout},
+		MinBytes:               1,
+		MaxBytes:               8 << 20,
+		MaxWait:                250 * time.Millisecond,
+		QueueCapacity:          1000,
+		CommitInterval:         0,
+		StartOffset:            kafkago.FirstOffset,
+		HeartbeatInterval:      time.Second,
+		SessionTimeout:         10 * time.Second,
+		RebalanceTimeout:       10 * time.Second,
+		JoinGroupBackoff:       time.Second,
+		WatchPartitionChanges:  true,
+		PartitionWatchInterval: 5 * time.Second,
+		Logger:                 Logger(log),
+		ErrorLogger:            ErrorLogger(log),
+	})
+}
+
+// Logger adapts log to kafka-go's Logger at debug level.
+func Logger(log *zap.Logger) kafkago.Logger {
+	s := log.Named("kafka").Sugar()
+	return kafkago.LoggerFunc(func(msg string, args ...any) { s.Debugf(msg, args...) })
+}
+
+// ErrorLogger adapts log to kafka-go's ErrorLogger at error level.
+func ErrorLogger(log *zap.Logger) kafkago.Logger {
+	s := log.Named("kafka").Sugar()
+	return kafkago.LoggerFunc(func(msg string, args ...any) { s.Errorf(msg, args...) })
+}
