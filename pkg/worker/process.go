@@ -1,0 +1,185 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+	"go.uber.org/zap"
+
+	"github.com/clickstream/clickstream/pkg/event"
+)
+
+// Header names of dead-letter records. The record value is the raw hit as it
+// was read, byte for byte.
+const (
+	HeaderDLQReason    = "dlq-reason"
+	HeaderDLQTopic     = "dlq-topic"
+	HeaderDLQPartition = "dlq-partition"
+	HeaderDLQOffset    = "dlq-offset"
+)
+
+// process stores one batch and commits it. The steps run in an order that
+// keeps the at-least-once promise: nothing is committed before ClickHouse
+// holds the rows and Kafka holds the webhook and dead-letter records, and a
+// repeat of the same offsets yields the same rows and event ids.
+func (p *partition) process(ctx context.Context, msgs []kafkago.Message) error {
+	started := time.Now()
+	rows, dead := p.decode(msgs)
+
+	deliveries, err := p.deliveries(ctx, rows)
+	if err != nil {
+		return err
+	}
+
+	src := Source{Topic: p.topic, Partition: p.id, FirstOffset: msgs[0].Offset, LastOffset: msgs[len(msgs)-1].Offset}
+	if len(rows) > 0 {
+		err := p.retry(ctx, "insert", func(ctx context.Context) error {
+			return p.w.deps.Store.InsertInteractions(ctx, rows, src)
+		})
+		if err != nil {
+			return fmt.Errorf("inserting interactions of offsets %d-%d: %w", src.FirstOffset, src.LastOffset, err)
+		}
+	}
+
+	if err := p.produceDeliveries(ctx, deliveries); err != nil {
+		return err
+	}
+	if err := p.deadLetter(ctx, dead); err != nil {
+		return err
+	}
+
+	next := src.LastOffset + 1
+	err = p.retry(ctx, "commit", func(context.Context) error {
+		return p.gen.CommitOffsets(map[string]map[int]int64{p.topic: {p.id: next}})
+	})
+	if err != nil {
+		return fmt.Errorf("committing offset %d: %w", next, err)
+	}
+	p.offset = next
+
+	m := p.w.deps.Metrics
+	m.hits.WithLabelValues("stored").Add(float64(len(rows)))
+	m.hits.WithLabelValues("dead_letter").Add(float64(len(dead)))
+	m.deliveries.Add(float64(len(deliveries)))
+	m.batchSeconds.Observe(time.Since(started).Seconds())
+	p.log.Debug("batch committed", zap.Int64("firstOffset", src.FirstOffset), zap.Int64("lastOffset", src.LastOffset),
+		zap.Int("rows", len(rows)), zap.Int("deadLetters", len(dead)), zap.Int("deliveries", len(deliveries)))
+	return nil
+}
+
+// decode turns messages into enriched rows and dead letters.
+func (p *partition) decode(msgs []kafkago.Message) ([]event.Enriched, []DeadLetter) {
+	rows := make([]event.Enriched, 0, len(msgs))
+	var dead []DeadLetter
+	now := p.w.deps.Now()
+
+	for i := range msgs {
+		m := &msgs[i]
+		hit, err := event.DecodeHit(m.Value)
+		if err != nil {
+			dead = append(dead, DeadLetter{Time: now, Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Reason: err.Error(), Raw: m.Value})
+			continue
+		}
+
+		e := p.w.deps.Enricher.Enrich(&hit)
+		if !e.Bot {
+			e.Duplicate = p.repeat(&e)
+		}
+		rows = append(rows, e)
+	}
+	return rows, dead
+}
+
+type visitorKey struct {
+	resource string
+	visitor  uint64
+}
+
+// repeat reports whether the same visitor (IP and user agent) had a counted
+// interaction on the same resource within DedupWindow before this one.
+//
+// NOTE: the window lives in memory per partition, so a visitor's first hit
+// after a rebalance or a restart is never marked duplicate.
+func (p *partition) repeat(e *event.Enriched) bool {
+	window := p.w.cfg.DedupWindow
+	if window == 0 {
+		return false
+	}
+
+	h := fnv.New64a()
+	h.Write([]byte(e.Interaction.IP))
+	h.Write([]byte{0})
+	h.Write([]byte(e.UA))
+	key := visitorKey{resource: e.Resource.ID, visitor: h.Sum64()}
+
+	ts := e.Timestamp.Time
+	if last, ok := p.visitors.get(key); ok && ts.Sub(last) < window && !ts.Before(last) {
+		return true
+	}
+	p.visitors.put(key, ts)
+	return false
+}
+
+func (p *partition) deadLetter(ctx context.Context, dead []DeadLetter) error {
+	if len(dead) == 0 {
+		return nil
+	}
+
+	msgs := make([]kafkago.Message, len(dead))
+	for i, d := range dead {
+		p.log.Warn("hit sent to the dead-letter topic", zap.Int64("offset", d.Offset), zap.String("reason", d.Reason))
+		msgs[i] = kafkago.Message{
+			Key:   []byte(strconv.FormatInt(d.Offset, 10)),
+			Value: d.Raw,
+			Headers: []kafkago.Header{
+				{Key: HeaderDLQReason, Value: []byte(d.Reason)},
+				{Key: HeaderDLQTopic, Value: []byte(d.Topic)},
+				{Key: HeaderDLQPartition, Value: []byte(strconv.Itoa(d.Partition))},
+				{Key: HeaderDLQOffset, Value: []byte(strconv.FormatInt(d.Offset, 10))},
+			},
+		}
+	}
+
+	err := p.retry(ctx, "dead_letter_produce", func(ctx context.Context) error {
+		return p.w.deps.DLQ.WriteMessages(ctx, msgs...)
+	})
+	if err != nil {
+		return fmt.Errorf("producing %d dead letters: %w", len(dead), err)
+	}
+
+	err = p.retry(ctx, "dead_letter_insert", func(ctx context.Context) error {
+		return p.w.deps.Store.InsertDeadLetters(ctx, dead)
+	})
+	if err != nil {
+		return fmt.Errorf("inserting %d dead letters: %w", len(dead), err)
+	}
+	return nil
+}
+
+func (p *partition) produceDeliveries(ctx context.Context, deliveries []event.Delivery) error {
+	if len(deliveries) == 0 {
+		return nil
+	}
+
+	msgs := make([]kafkago.Message, len(deliveries))
+	for i := range deliveries {
+		value, err := json.Marshal(&deliveries[i])
+		if err != nil {
+			return fmt.Errorf("encoding delivery %s: %w", deliveries[i].EventID, err)
+		}
+		msgs[i] = kafkago.Message{Key: []byte(deliveries[i].WebhookID), Value: value}
+	}
+
+	err := p.retry(ctx, "webhook_produce", func(ctx context.Context) error {
+		return p.w.deps.Events.WriteMessages(ctx, msgs...)
+	})
+	if err != nil {
+		return fmt.Errorf("producing %d webhook deliveries: %w", len(msgs), err)
+	}
+	return nil
+}
