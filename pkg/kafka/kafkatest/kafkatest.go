@@ -1,0 +1,123 @@
+// Package kafkatest gives tests a Kafka broker: the embedded kfake broker for
+// fast unit tests, or the real broker that `make test` starts for
+// integration tests.
+package kafkatest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/clickstream/clickstream/pkg/kafka"
+)
+
+// Embedded starts a kfake broker with the given topics, each with
+// partitions partitions, and returns a config pointing at it with those
+// topic names. The broker stops when the test ends.
+func Embedded(tb testing.TB, partitions int, topics kafka.Topics, extra ...string) kafka.Config {
+	tb.Helper()
+
+	names := append([]string{topics.Hits, topics.DLQ, topics.WebhookEvents}, extra...)
+	cluster, err := kfake.NewCluster(
+		kfake.NumBrokers(1),
+		kfake.AllowAutoTopicCreation(),
+		kfake.DefaultNumPartitions(partitions),
+		kfake.SeedTopics(int32(partitions), names...),
+	)
+	require.NoError(tb, err)
+	tb.Cleanup(cluster.Close)
+
+	cfg := kafka.DefaultConfig()
+	cfg.Brokers = cluster.ListenAddrs()
+	cfg.Topics = topics
+	cfg.Partitions = partitions
+	return cfg
+}
+
+// Real returns a config for the broker in CLICKSTREAM_TEST_KAFKA_BROKERS
+// (default 127.0.0.1:9092) with fresh topic names, creating the topics with
+// the given partition count.
+func Real(tb testing.TB, partitions int) kafka.Config {
+	tb.Helper()
+
+	cfg := kafka.DefaultConfig()
+	if b := os.Getenv("CLICKSTREAM_TEST_KAFKA_BROKERS"); b != "" {
+		cfg.Brokers = strings.Split(b, ",")
+	}
+	suffix := RandomSuffix()
+	cfg.Topics = kafka.Topics{Hits: "hits-" + suffix, DLQ: "hits.dlq-" + suffix, WebhookEvents: "webhook-events-" + suffix}
+	cfg.Partitions = partitions
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := kafka.EnsureTopics(ctx, cfg,
+		kafka.TopicSpec{Name: cfg.Topics.Hits},
+		kafka.TopicSpec{Name: cfg.Topics.DLQ},
+		kafka.TopicSpec{Name: cfg.Topics.WebhookEvents})
+	require.NoError(tb, err, "the integration tests need a Kafka broker at %v: run `make services`", cfg.Brokers)
+	return cfg
+}
+
+// RandomSuffix returns 8 random hex characters for unique names.
+func RandomSuffix() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// ReadAll reads topic from the start until want records arrived or timeout
+// passed, and returns what it read.
+func ReadAll(tb testing.TB, cfg kafka.Config, topic string, want int, timeout time.Duration) []kafkago.Message {
+	tb.Helper()
+
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+
+	for {
+		out := readOnce(ctx, tb, cfg, topic)
+		if len(out) >= want || ctx.Err() != nil {
+			return out
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func readOnce(ctx context.Context, tb testing.TB, cfg kafka.Config, topic string) []kafkago.Message {
+	conn, err := kafkago.DialContext(ctx, "tcp", cfg.Brokers[0])
+	require.NoError(tb, err)
+	parts, err := conn.ReadPartitions(topic)
+	conn.Close()
+	require.NoError(tb, err)
+
+	var out []kafkago.Message
+	for _, p := range parts {
+		r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: cfg.Brokers, Topic: topic, Partition: p.ID, MaxWait: 100 * time.Millisecond})
+		out = append(out, drain(ctx, r)...)
+		r.Close()
+	}
+	return out
+}
+
+// drain reads a partition until its high watermark.
+func drain(ctx context.Context, r *kafkago.Reader) []kafkago.Message {
+	var out []kafkago.Message
+	for {
+		lag, err := r.ReadLag(ctx)
+		if err != nil || lag == 0 {
+			return out
+		}
+		m, err := r.ReadMessage(ctx)
+		if err != nil {
+			return out
+		}
+		out = append(out, m)
+	}
+}
