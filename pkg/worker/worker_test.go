@@ -1,0 +1,302 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/clickstream/clickstream/pkg/catalog"
+	"github.com/clickstream/clickstream/pkg/event"
+	"github.com/clickstream/clickstream/pkg/kafka"
+	"github.com/clickstream/clickstream/pkg/kafka/kafkatest"
+	"github.com/clickstream/clickstream/pkg/subscription"
+)
+
+// memStore is a Store that keeps rows in memory, keyed by click id so that a
+// repeated insert converges as it does in ClickHouse.
+type memStore struct {
+	mu       sync.Mutex
+	rows     map[string]event.Enriched
+	inserts  int
+	dead     []DeadLetter
+	failNext int
+}
+
+func newMemStore() *memStore { return &memStore{rows: map[string]event.Enriched{}} }
+
+func (s *memStore) InsertInteractions(_ context.Context, rows []event.Enriched, _ Source) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failNext > 0 {
+		s.failNext--
+		return fmt.Errorf("store unavailable")
+	}
+	s.inserts++
+	for _, r := range rows {
+		s.rows[r.ClickID] = r
+	}
+	return nil
+}
+
+func (s *memStore) InsertDeadLetters(_ context.Context, d []DeadLetter) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dead = append(s.dead, d...)
+	return nil
+}
+
+func (s *memStore) CountsByResource(_ context.Context, ids []string) (map[string]ResourceCount, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]ResourceCount{}
+	for _, r := range s.rows {
+		for _, id := range ids {
+			if r.Resource.ID == id && counted(&r) {
+				c := out[id]
+				c.Count++
+				if r.Timestamp.After(c.Last) {
+					c.Last = r.Timestamp.Time
+				}
+				out[id] = c
+			}
+		}
+	}
+	return out, nil
+}
+
+func (s *memStore) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.rows)
+}
+
+// uaEnricher marks user agents containing "bot" as bots and copies the rest.
+type uaEnricher struct{}
+
+func (uaEnricher) Enrich(h *event.RawHit) event.Enriched {
+	e := event.Enriched{Resource: h.Resource, Method: h.Method, RefererRaw: h.Referer}
+	e.Interaction = event.Interaction{Timestamp: h.Timestamp, ClickID: h.ClickID, URL: h.URL, IP: h.IP, UA: h.UA, QR: h.QR, Device: "Desktop", Referer: event.DirectReferer}
+	if strings.Contains(h.UA, "bot") {
+		e.Bot = true
+		e.BotReasons = []string{"crawler"}
+	}
+	return e
+}
+
+var testTopics = kafka.Topics{Hits: "hits", DLQ: "hits.dlq", WebhookEvents: "webhook-events"}
+
+func testHit(resource event.ResourceRef, ua, ip string, at time.Time) event.RawHit {
+	return event.RawHit{
+		ClickID: event.NewClickID(), Timestamp: event.NewTime(at), Method: "GET", IP: ip, UA: ua,
+		URL: "https://example.com/", Resource: resource,
+	}
+}
+
+func produce(t *testing.T, cfg kafka.Config, values ...[]byte) {
+	t.Helper()
+	w := kafka.NewWriter(cfg, cfg.Topics.Hits, kafka.WriterOptions{}, zaptest.NewLogger(t))
+	defer w.Close()
+
+	msgs := make([]kafkago.Message, len(values))
+	for i, v := range values {
+		var h event.RawHit
+		_ = json.Unmarshal(v, &h)
+		msgs[i] = kafkago.Message{Key: []byte(h.Resource.ID), Value: v}
+	}
+	require.NoError(t, w.WriteMessages(context.Background(), msgs...))
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return b
+}
+
+type fixture struct {
+	cfg      Config
+	kafka    kafka.Config
+	store    *memStore
+	catalog  *catalog.Catalog
+	webhooks *subscription.Registry
+	link     event.ResourceRef
+	other    event.ResourceRef
+}
+
+func newFixture(t *testing.T, kcfg kafka.Config) *fixture {
+	t.Helper()
+	f := &fixture{kafka: kcfg, store: newMemStore(), catalog: catalog.New(), webhooks: subscription.NewRegistry()}
+	f.cfg = DefaultConfig()
+	f.cfg.Group = "workers-" + kafkatest.RandomSuffix()
+	f.cfg.FlushInterval = 100 * time.Millisecond
+	f.cfg.RetryMin = 10 * time.Millisecond
+	f.cfg.RetryMax = 100 * time.Millisecond
+
+	f.link = event.ResourceRef{Type: event.ResourceLink, ID: "link_1", ProjectID: "proj_1", Domain: "go.example", Key: "abc"}
+	f.other = event.ResourceRef{Type: event.ResourceLink, ID: "link_2", ProjectID: "proj_1", Domain: "go.example", Key: "other"}
+	require.NoError(t, f.catalog.PutLink(event.Link{ID: "link_1", ProjectID: "proj_1", Domain: "go.example", Key: "abc", URL: "https://example.com/", Clicks: 7}))
+	require.NoError(t, f.webhooks.Put(subscription.Webhook{
+		ID: "wh_1", ProjectID: "proj_1", URL: "https://hooks.example/in", Secrets: []string{subscription.NewSecret()},
+		Triggers: []string{event.TypeLinkClicked}, LinkIDs: []string{"link_1"},
+	}))
+	return f
+}
+
+// start runs a worker until the returned stop function is called.
+func (f *fixture) start(t *testing.T) (stop func()) {
+	t.Helper()
+	log := zaptest.NewLogger(t)
+	events := kafka.NewWriter(f.kafka, f.kafka.Topics.WebhookEvents, kafka.WriterOptions{}, log)
+	dlq := kafka.NewWriter(f.kafka, f.kafka.Topics.DLQ, kafka.WriterOptions{}, log)
+	w, err := New(f.cfg, f.kafka, Deps{
+		Enricher: uaEnricher{}, Store: f.store, Catalog: f.catalog, Webhooks: f.webhooks,
+		Events: events, DLQ: dlq, Log: log,
+	})
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	return func() {
+		cancel()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(30 * time.Second):
+			t.Fatal("worker did not stop within 30s")
+		}
+		events.Close()
+		dlq.Close()
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestWorkerStoresMatchesAndDeadLetters(t *testing.T) {
+	kcfg := kafkatest.Embedded(t, 3, testTopics)
+	f := newFixture(t, kcfg)
+	now := time.Now()
+
+	human := testHit(f.link, "Mozilla/5.0 human", "203.0.113.7", now)
+	repeat := testHit(f.link, "Mozilla/5.0 human", "203.0.113.7", now.Add(time.Minute))
+	bot := testHit(f.link, "Googlebot/2.1", "66.249.66.1", now)
+	unsubscribed := testHit(f.other, "Mozilla/5.0 human", "203.0.113.8", now)
+	malformed := []byte(`{"clickId":"short","resource":{"id":"link_1"}}`)
+	after := testHit(f.link, "Mozilla/5.0 other", "203.0.113.9", now.Add(2*time.Minute))
+
+	produce(t, kcfg, mustJSON(t, human), mustJSON(t, repeat), mustJSON(t, bot), mustJSON(t, unsubscribed), malformed, mustJSON(t, after))
+	stop := f.start(t)
+	defer stop()
+	waitFor(t, "5 stored rows", func() bool { return f.store.count() == 5 })
+
+	f.store.mu.Lock()
+	require.True(t, f.store.rows[repeat.ClickID].Duplicate, "second visit within the window is a duplicate")
+	require.False(t, f.store.rows[human.ClickID].Duplicate)
+	require.True(t, f.store.rows[bot.ClickID].Bot)
+	require.Len(t, f.store.dead, 1)
+	require.Contains(t, f.store.dead[0].Reason, "clickId")
+	f.store.mu.Unlock()
+
+	dlq := kafkatest.ReadAll(t, kcfg, kcfg.Topics.DLQ, 1, 10*time.Second)
+	require.Len(t, dlq, 1)
+	require.Equal(t, malformed, dlq[0].Value)
+	require.Contains(t, headerValue(dlq[0], HeaderDLQReason), "clickId must be 16 base62 characters")
+
+	events := kafkatest.ReadAll(t, kcfg, kcfg.Topics.WebhookEvents, 2, 10*time.Second)
+	require.Len(t, events, 2, "only the counted hits of the subscribed link fire")
+	var clickIDs []string
+	for _, m := range events {
+		var d event.Delivery
+		require.NoError(t, json.Unmarshal(m.Value, &d))
+		require.Equal(t, "wh_1", string(m.Key))
+		require.Equal(t, event.EventID(d.ClickID, "wh_1", event.TypeLinkClicked), d.EventID)
+		clickIDs = append(clickIDs, d.ClickID)
+	}
+	require.ElementsMatch(t, []string{human.ClickID, after.ClickID}, clickIDs)
+}
+
+func TestWorkerCountersIncludeTheFiringClick(t *testing.T) {
+	kcfg := kafkatest.Embedded(t, 1, testTopics)
+	f := newFixture(t, kcfg)
+	now := time.Now()
+	for i := range 3 {
+		h := testHit(f.link, "Mozilla/5.0 reader", fmt.Sprintf("198.51.100.%d", i+1), now.Add(-time.Hour))
+		f.store.rows[h.ClickID] = uaEnricher{}.Enrich(&h)
+	}
+
+	first := testHit(f.link, "Mozilla/5.0 new", "203.0.113.1", now)
+	second := testHit(f.link, "Mozilla/5.0 new", "203.0.113.2", now.Add(time.Second))
+	produce(t, kcfg, mustJSON(t, first), mustJSON(t, second))
+	stop := f.start(t)
+	defer stop()
+
+	events := kafkatest.ReadAll(t, kcfg, kcfg.Topics.WebhookEvents, 2, 20*time.Second)
+	require.Len(t, events, 2)
+	clicks := map[string]int64{}
+	for _, m := range events {
+		var d event.Delivery
+		require.NoError(t, json.Unmarshal(m.Value, &d))
+		var env event.Envelope
+		require.NoError(t, json.Unmarshal(d.Payload, &env))
+		require.NotNil(t, env.Data.Link)
+		clicks[d.ClickID] = env.Data.Link.Clicks
+		require.Equal(t, d.ClickID, env.Data.Interaction.ClickID)
+		require.Equal(t, env.Data.Interaction.Timestamp.Time, env.Data.Link.LastClicked.Time)
+	}
+	require.Equal(t, int64(4), clicks[first.ClickID], "3 stored clicks plus the one that fired")
+	require.Equal(t, int64(5), clicks[second.ClickID])
+}
+
+func TestWorkerRetriesStoreAndCommitsOnce(t *testing.T) {
+	kcfg := kafkatest.Embedded(t, 2, testTopics)
+	f := newFixture(t, kcfg)
+	f.store.failNext = 3
+
+	var values [][]byte
+	for i := range 50 {
+		values = append(values, mustJSON(t, testHit(f.other, "Mozilla/5.0", fmt.Sprintf("203.0.113.%d", i), time.Now())))
+	}
+	produce(t, kcfg, values...)
+
+	stop := f.start(t)
+	waitFor(t, "50 stored rows", func() bool { return f.store.count() == 50 })
+	stop()
+
+	f.store.mu.Lock()
+	inserts := f.store.inserts
+	f.store.mu.Unlock()
+
+	restart := f.start(t)
+	time.Sleep(2 * time.Second)
+	restart()
+
+	f.store.mu.Lock()
+	defer f.store.mu.Unlock()
+	require.Equal(t, inserts, f.store.inserts, "a restarted worker resumes after the committed offsets")
+}
+
+func headerValue(m kafkago.Message, key string) string {
+	for _, h := range m.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
