@@ -1,0 +1,132 @@
+package clickhouse
+
+import (
+	"fmt"
+	"time"
+)
+
+// valueFuncs maps each inserted column of a table to the function that reads
+// its value from one row. Values must have the Go type that kindSlice
+// expects for the column's kind: string, time.Time, bool, float64, uint16,
+// uint32, int32, int64 or []string.
+type valueFuncs[R any] map[string]func(*R) any
+
+// buildColumns turns rows into one slice per column of t.insertColumns, in
+// that order, ready for Batch.Column(i).Append. Column-wise appends avoid the
+// per-row reflection of Batch.Append.
+func buildColumns[R any](t *tableSpec, rows []R, get valueFuncs[R], splitTime bool) ([]any, error) {
+	var out []any
+	for _, c := range t.columns {
+		if c.defaultExpr != "" {
+			continue
+		}
+		fn, ok := get[c.name]
+		if !ok {
+			return nil, fmt.Errorf("column %s.%s has no value function", t.name, c.name)
+		}
+
+		cols, err := buildColumn(c, rows, fn, splitTime)
+		if err != nil {
+			return nil, fmt.Errorf("column %s.%s: %w", t.name, c.name, err)
+		}
+		out = append(out, cols...)
+	}
+	return out, nil
+}
+
+// buildColumn returns the slice of one column, or two for a time column in
+// the split layout: the DateTime seconds and the UInt16 milliseconds.
+func buildColumn[R any](c column, rows []R, fn func(*R) any, splitTime bool) ([]any, error) {
+	switch c.kind {
+	case kindTime:
+		times, err := collect[R, time.Time](rows, fn)
+		if err != nil {
+			return nil, err
+		}
+		if !splitTime {
+			return []any{clampTimes(times)}, nil
+		}
+		secs, millis := splitTimes(times)
+		return []any{secs, millis}, nil
+	case kindDateTime:
+		times, err := collect[R, time.Time](rows, fn)
+		return []any{clampTimes(times)}, err
+	case kindString, kindLowCardinality:
+		return one(collect[R, string](rows, fn))
+	case kindBool:
+		return one(collect[R, bool](rows, fn))
+	case kindFloat64:
+		return one(collect[R, float64](rows, fn))
+	case kindUInt16:
+		return one(collect[R, uint16](rows, fn))
+	case kindUInt32:
+		return one(collect[R, uint32](rows, fn))
+	case kindInt32:
+		return one(collect[R, int32](rows, fn))
+	case kindInt64:
+		return one(collect[R, int64](rows, fn))
+	case kindStringArray:
+		return one(collect[R, []string](rows, fn))
+	}
+	return nil, fmt.Errorf("unknown column kind %d", c.kind)
+}
+
+func one[T any](values []T, err error) ([]any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return []any{values}, nil
+}
+
+// collect calls fn on every row and checks that each value is a T.
+func collect[R, T any](rows []R, fn func(*R) any) ([]T, error) {
+	out := make([]T, len(rows))
+	for i := range rows {
+		v, ok := fn(&rows[i]).(T)
+		if !ok {
+			var want T
+			return nil, fmt.Errorf("row %d: value is %T, expected %T", i, fn(&rows[i]), want)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// epoch is the smallest time DateTime and DateTime64 columns hold here. The
+// zero time.Time, which means "none" in this package, is stored as epoch.
+var epoch = time.Unix(0, 0).UTC()
+
+// clampTimes converts times to UTC and replaces those before 1970, the zero
+// time included, with epoch. It modifies times in place.
+func clampTimes(times []time.Time) []time.Time {
+	for i, t := range times {
+		if t.Before(epoch) {
+			times[i] = epoch
+		} else {
+			times[i] = t.UTC()
+		}
+	}
+	return times
+}
+
+// splitTimes splits millisecond times into whole seconds and the
+// milliseconds of each second, the 18.16 layout.
+func splitTimes(times []time.Time) ([]time.Time, []uint16) {
+	clampTimes(times)
+	millis := make([]uint16, len(times))
+	for i, t := range times {
+		millis[i] = uint16(t.Nanosecond() / int(time.Millisecond))
+		times[i] = t.Truncate(time.Second)
+	}
+	return times, millis
+}
+
+// joinTime is the inverse of splitTimes for one value; epoch reads back as
+// the zero time.
+func joinTime(sec time.Time, millis uint16) time.Time {
+	t := sec.UTC().Add(time.Duration(millis) * time.Millisecond)
+	if t.Equal(epoch) {
+		return time.Time{}
+	}
+	return t
+}
