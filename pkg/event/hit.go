@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"unicode/utf8"
 )
@@ -99,6 +100,8 @@ func (h *RawHit) Validate() error {
 		return invalidField("method", "must be an HTTP method", h.Method)
 	case h.IP == "":
 		return invalidField("ip", "is missing", "")
+	case !validIP(h.IP):
+		return invalidField("ip", "must be an IPv4 or IPv6 address", h.IP)
 	case len(h.UA) > MaxUserAgentLen:
 		return invalidField("ua", fmt.Sprintf("is longer than %d bytes", MaxUserAgentLen), "")
 	case len(h.Referer) > MaxRefererLen:
@@ -113,6 +116,11 @@ func (h *RawHit) Validate() error {
 		return invalidField("resource.projectId", fmt.Sprintf("must be 1 to %d bytes", MaxIDLen), "")
 	}
 	return nil
+}
+
+func validIP(s string) bool {
+	_, err := netip.ParseAddr(s)
+	return err == nil
 }
 
 func invalidField(field, problem, value string) error {

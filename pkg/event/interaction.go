@@ -32,34 +32,36 @@ type Interaction struct {
 
 // Enriched is an interaction with everything the worker stores in ClickHouse
 // beyond the public contract. The enrich package fills it; sinks read it.
+// Its JSON form (`clickstream enrich -full`) flattens the interaction's keys
+// next to the extra ones.
 type Enriched struct {
 	Interaction
 
-	Resource ResourceRef
-	Method   string
+	Resource ResourceRef `json:"resource"`
+	Method   string      `json:"method"`
 	// RefererRaw is the Referer header as the edge received it.
-	RefererRaw string
+	RefererRaw string `json:"refererRaw"`
 
 	// Region is the ISO 3166-2 subdivision code without the country
 	// prefix ("CA" for California), or Unknown.
-	Region    string
-	Latitude  float64
-	Longitude float64
+	Region    string  `json:"region"`
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
 
-	BrowserVersion string
-	OSVersion      string
+	BrowserVersion string `json:"browserVersion"`
+	OSVersion      string `json:"osVersion"`
 
 	// BotReasons lists every signal that flagged the hit, such as
 	// "crawler", "link-preview", "http-library", "headless", "head-request",
 	// "email-scanner" or "empty-ua". Bot is true when it is not empty.
-	BotReasons []string
+	BotReasons []string `json:"botReasons"`
 	// Datacenter reports that the client address belongs to a hosting
 	// network. It only feeds Bot when configured to.
-	Datacenter bool
-	ASN        uint32
+	Datacenter bool   `json:"datacenter"`
+	ASN        uint32 `json:"asn"`
 
 	// Duplicate marks a repeat of the same visitor on the same resource
 	// within the deduplication window. It is stored but counts nothing and
 	// fires no webhook.
-	Duplicate bool
+	Duplicate bool `json:"duplicate"`
 }

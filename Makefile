@@ -1,0 +1,53 @@
+# clickstream: the two commands are `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/clickstream
+LOG ?= testdata/logs/apache_logs
+
+.PHONY: all build run test test-unit test-integration services services-down accuracy bench fuzz vet clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/clickstream
+
+## run: set up ClickHouse and GeoIP, start every stage with an embedded
+## broker, replay the shipped access log, print a summary, keep serving.
+run: build
+	deploy/clickhouse/clickhouse.sh install
+	deploy/clickhouse/clickhouse.sh start
+	deploy/geoip/fetch.sh || true
+	$(BIN) dev -config configs/dev.yaml -replay $(LOG)
+
+## test: unit tests, then integration tests on a real Kafka broker and a
+## real ClickHouse server, started when they are not running.
+test: test-unit test-integration
+
+test-unit:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+test-integration: services
+	$(GO) test -tags integration -count=1 -p 1 -timeout 30m ./...
+
+services:
+	deploy/services.sh up
+
+services-down:
+	deploy/services.sh down
+
+accuracy:
+	$(GO) run ./cmd/clickstream accuracy -testdata testdata
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./enrich/... ./pkg/... ./sinks/...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecodeHit -fuzztime 30s ./pkg/event
+	$(GO) test -run '^$$' -fuzz FuzzParseCombined -fuzztime 30s ./pkg/replay
+
+vet:
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin

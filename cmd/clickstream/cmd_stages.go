@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/clickstream/clickstream/enrich"
+)
+
+func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := newFlags("worker", stderr)
+	cfgPath := configFlag(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	rt, err := setup(*cfgPath)
+	if err != nil {
+		return err
+	}
+	defer syncLogger(rt.log)
+
+	if err := rt.ensureTopics(ctx); err != nil {
+		return err
+	}
+	ch, err := rt.openClickHouse(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+
+	en, err := enrich.New(rt.cfg.Enrich, rt.log)
+	if err != nil {
+		return err
+	}
+	defer en.Close()
+
+	w, closeWriters, err := rt.newWorker(ch, en)
+	if err != nil {
+		return err
+	}
+	defer closeWriters()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return rt.serveMetrics(gctx) })
+	g.Go(func() error { return w.Run(gctx) })
+	return g.Wait()
+}
+
+func runDispatcher(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := newFlags("dispatcher", stderr)
+	cfgPath := configFlag(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	rt, err := setup(*cfgPath)
+	if err != nil {
+		return err
+	}
+	defer syncLogger(rt.log)
+
+	ch, err := rt.openClickHouse(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+
+	d, err := rt.newDispatcher(ch)
+	if err != nil {
+		return err
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return rt.serveMetrics(gctx) })
+	g.Go(func() error { return d.Run(gctx) })
+	return g.Wait()
+}
+
+func runEdge(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := newFlags("edge", stderr)
+	cfgPath := configFlag(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	rt, err := setup(*cfgPath)
+	if err != nil {
+		return err
+	}
+	defer syncLogger(rt.log)
+
+	if err := rt.ensureTopics(ctx); err != nil {
+		// The edge spools hits while Kafka is away, so it serves anyway.
+		rt.log.Warn("Kafka topics not verified, serving anyway", zap.Error(err))
+	}
+	srv, pub, err := rt.newEdge()
+	if err != nil {
+		return err
+	}
+	defer closePublisher(rt.log, pub.Close)
+	return srv.Run(ctx)
+}
+
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("migrate", stderr)
+	cfgPath := configFlag(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	rt, err := setup(*cfgPath)
+	if err != nil {
+		return err
+	}
+	defer syncLogger(rt.log)
+
+	ch, err := rt.openClickHouse(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	fmt.Fprintf(stdout, "database %s is ready on ClickHouse %s\n", rt.cfg.ClickHouse.Database, ch.ServerVersion())
+	return nil
+}
+
+// closePublisher flushes the edge's publisher with a fresh context, because
+// the process context is already cancelled at shutdown.
+func closePublisher(log *zap.Logger, closeFn func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), publisherCloseTimeout)
+	defer cancel()
+	if err := closeFn(ctx); err != nil {
+		log.Error("closing the hit publisher failed", zap.Error(err))
+	}
+}
