@@ -112,18 +112,7 @@ func (c *Client) ListDeliveryAttempts(ctx context.Context, webhookID string, lim
 		return nil, fmt.Errorf("listing delivery attempts of webhook %s: limit %d is outside 1-%d", webhookID, limit, MaxListLimit)
 	}
 	split := c.isSplitTime(TableWebhookDeliveries)
-	cols := webhookDeliveriesSpec.insertColumns(split)
-
-	// LIMIT 1 BY hides repeats of one logged attempt that have not been
-	// merged away yet.
-	order := "time DESC"
-	if split {
-		order = "time DESC, time" + msSuffix + " DESC"
-	}
-	query := fmt.Sprintf("SELECT %s FROM %s WHERE webhook_id = ? ORDER BY %s, event_id, attempt LIMIT 1 BY event_id, attempt LIMIT %d",
-		strings.Join(cols, ", "), c.table(TableWebhookDeliveries), order, limit)
-
-	rows, err := c.conn.Query(ctx, query, webhookID)
+	rows, err := c.conn.Query(ctx, listAttemptsSQL(c.table(TableWebhookDeliveries), split, limit), webhookID)
 	if err != nil {
 		return nil, fmt.Errorf("listing delivery attempts of webhook %s from %s: %w", webhookID, c.table(TableWebhookDeliveries), err)
 	}
@@ -141,6 +130,19 @@ func (c *Client) ListDeliveryAttempts(ctx context.Context, webhookID string, lim
 		return nil, fmt.Errorf("listing delivery attempts of webhook %s: %w", webhookID, err)
 	}
 	return out, nil
+}
+
+// listAttemptsSQL returns the ListDeliveryAttempts query, whose one
+// placeholder is the webhook id. LIMIT 1 BY hides repeats of one logged
+// attempt that have not been merged away yet.
+func listAttemptsSQL(table string, splitTime bool, limit int) string {
+	order := "time DESC"
+	if splitTime {
+		order = "time DESC, time" + msSuffix + " DESC"
+	}
+	return fmt.Sprintf("SELECT %s FROM %s WHERE webhook_id = ? ORDER BY %s, event_id, attempt "+
+		"LIMIT 1 BY event_id, attempt LIMIT %d",
+		strings.Join(webhookDeliveriesSpec.insertColumns(splitTime), ", "), table, order, limit)
 }
 
 // scanAttempt reads one row selected with the insert columns of the

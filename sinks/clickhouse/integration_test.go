@@ -313,11 +313,10 @@ func TestInsertIntoMissingTableIsPermanent(t *testing.T) {
 	assert.Contains(t, err.Error(), "topic hits partition 0 offsets 0-0")
 }
 
-func TestSummary(t *testing.T) {
-	c := newTestClient(t)
-	ctx := context.Background()
+// summaryRows returns seven interactions: five counted, one bot and one
+// duplicate. TestSummary lists what Summary(2) returns for them.
+func summaryRows() []event.Enriched {
 	base := time.Date(2024, 9, 1, 12, 0, 0, 0, time.UTC)
-
 	var rows []event.Enriched
 	add := func(country, device, browser, referer string, bot, duplicate bool) {
 		e := sampleInteraction(fmt.Sprintf("S%015d", len(rows)), "link_1", base.Add(time.Duration(len(rows))*time.Second))
@@ -331,6 +330,13 @@ func TestSummary(t *testing.T) {
 	add("", "Desktop", "Chrome", "(direct)", false, false)
 	add("FR", "Bot", "Googlebot", "(direct)", true, false)
 	add("GB", "Desktop", "Chrome", "(direct)", false, true)
+	return rows
+}
+
+func TestSummary(t *testing.T) {
+	c := newTestClient(t)
+	ctx := context.Background()
+	rows := summaryRows()
 
 	src := Source{Topic: "hits", Partition: 0, FirstOffset: 0, LastOffset: int64(len(rows) - 1)}
 	require.NoError(t, c.InsertInteractions(ctx, rows, src))
@@ -373,11 +379,9 @@ func TestSummaryRejectsTopN(t *testing.T) {
 	assert.ErrorContains(t, err, "topN 0")
 }
 
-func TestCountsByResource(t *testing.T) {
-	c := newTestClient(t)
-	ctx := context.Background()
-	base := time.Date(2024, 9, 1, 12, 0, 0, 0, time.UTC)
-
+// countRows returns interactions of link_a (two counted, one bot, one
+// duplicate), link_b (one counted), link_c (one bot) and link_other.
+func countRows(base time.Time) []event.Enriched {
 	var rows []event.Enriched
 	add := func(resource string, ts time.Time, bot, duplicate bool) {
 		e := sampleInteraction(fmt.Sprintf("R%015d", len(rows)), resource, ts)
@@ -391,6 +395,14 @@ func TestCountsByResource(t *testing.T) {
 	add("link_b", base.Add(250*time.Millisecond), false, false)
 	add("link_c", base, true, false)
 	add("link_other", base, false, false)
+	return rows
+}
+
+func TestCountsByResource(t *testing.T) {
+	c := newTestClient(t)
+	ctx := context.Background()
+	base := time.Date(2024, 9, 1, 12, 0, 0, 0, time.UTC)
+	rows := countRows(base)
 
 	src := Source{Topic: "hits", Partition: 2, FirstOffset: 10, LastOffset: 10 + int64(len(rows)) - 1}
 	require.NoError(t, c.InsertInteractions(ctx, rows, src))
@@ -436,7 +448,7 @@ func TestDeadLetters(t *testing.T) {
 	table := c.table(TableDeadLetters)
 	assert.Equal(t, uint64(2), queryUint64(t, c, "SELECT count() FROM "+table+" FINAL"))
 
-	query := "SELECT topic, partition, offset, reason, raw, " + c.millisExpr(TableDeadLetters, "time") +
+	query := "SELECT topic, partition, offset, reason, raw, " + millisExpr("time", c.isSplitTime(TableDeadLetters)) +
 		" FROM " + table + " FINAL ORDER BY offset"
 	rows, err := c.conn.Query(ctx, query)
 	require.NoError(t, err)

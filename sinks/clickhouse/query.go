@@ -59,9 +59,7 @@ func (c *Client) Summary(ctx context.Context, topN int) (Summary, error) {
 	}
 	table := c.table(TableInteractions)
 
-	query := fmt.Sprintf(`SELECT count(), uniqExact(click_id), uniqExactIf(click_id, %s),
-		uniqExactIf(click_id, bot), uniqExactIf(click_id, duplicate) FROM %s`, countedFilter, table)
-	row := c.conn.QueryRow(ctx, query)
+	row := c.conn.QueryRow(ctx, totalsSQL(table))
 	if err := row.Scan(&s.Rows, &s.Interactions, &s.Counted, &s.Bots, &s.Duplicates); err != nil {
 		return s, fmt.Errorf("summarizing %s: %w", table, err)
 	}
@@ -85,11 +83,22 @@ func (c *Client) Summary(ctx context.Context, topN int) (Summary, error) {
 	return s, nil
 }
 
+// totalsSQL returns the query of the Summary counts.
+func totalsSQL(table string) string {
+	return fmt.Sprintf("SELECT count(), uniqExact(click_id), uniqExactIf(click_id, %[1]s), "+
+		"uniqExactIf(click_id, bot), uniqExactIf(click_id, duplicate) FROM %[2]s", countedFilter, table)
+}
+
+// topSQL returns the query of the n most frequent values of column among
+// counted interactions.
+func topSQL(table, column string, n int) string {
+	return fmt.Sprintf("SELECT toString(%[1]s) AS name, uniqExact(click_id) AS n FROM %[2]s WHERE %[3]s "+
+		"GROUP BY name ORDER BY n DESC, name LIMIT %[4]d", column, table, countedFilter, n)
+}
+
 // top returns the n most frequent values of column among counted interactions.
 func (c *Client) top(ctx context.Context, column string, n int) ([]NameCount, error) {
-	query := fmt.Sprintf("SELECT toString(%[1]s) AS name, uniqExact(click_id) AS n FROM %[2]s WHERE %[3]s GROUP BY name ORDER BY n DESC, name LIMIT %[4]d",
-		column, c.table(TableInteractions), countedFilter, n)
-	rows, err := c.conn.Query(ctx, query)
+	rows, err := c.conn.Query(ctx, topSQL(c.table(TableInteractions), column, n))
 	if err != nil {
 		return nil, err
 	}
@@ -135,9 +144,7 @@ func (c *Client) CountsByResource(ctx context.Context, resourceIDs []string) (ma
 }
 
 func (c *Client) countChunk(ctx context.Context, ids []string, out map[string]ResourceCount) error {
-	placeholders := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
-	query := fmt.Sprintf("SELECT resource_id, uniqExact(click_id), max(%s) FROM %s WHERE resource_id IN (%s) AND %s GROUP BY resource_id",
-		c.millisExpr(TableInteractions, "timestamp"), c.table(TableInteractions), placeholders, countedFilter)
+	query := countsSQL(c.table(TableInteractions), c.isSplitTime(TableInteractions), len(ids))
 	args := make([]any, len(ids))
 	for i, id := range ids {
 		args[i] = id
@@ -163,10 +170,18 @@ func (c *Client) countChunk(ctx context.Context, ids []string, out map[string]Re
 	return rows.Err()
 }
 
+// countsSQL returns the CountsByResource query with n placeholders for ids.
+func countsSQL(table string, splitTime bool, n int) string {
+	placeholders := strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+	return fmt.Sprintf("SELECT resource_id, uniqExact(click_id), max(%s) FROM %s "+
+		"WHERE resource_id IN (%s) AND %s GROUP BY resource_id",
+		millisExpr("timestamp", splitTime), table, placeholders, countedFilter)
+}
+
 // millisExpr returns an Int64 expression of the Unix milliseconds of a
-// millisecond time column, for either layout of table.
-func (c *Client) millisExpr(table, column string) string {
-	if c.isSplitTime(table) {
+// millisecond time column in either layout.
+func millisExpr(column string, splitTime bool) string {
+	if splitTime {
 		return fmt.Sprintf("toInt64(toUInt64(%[1]s) * 1000 + %[1]s%[2]s)", column, msSuffix)
 	}
 	return fmt.Sprintf("toUnixTimestamp64Milli(%s)", column)
