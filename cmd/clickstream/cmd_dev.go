@@ -12,7 +12,6 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/clickstream/clickstream/enrich"
 	"github.com/clickstream/clickstream/pkg/receiver"
 )
 
@@ -49,7 +48,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer ch.Close()
 	rt.log.Info("ClickHouse ready", zap.Stringer("version", ch.ServerVersion()), zap.String("database", rt.cfg.ClickHouse.Database))
 
-	en, err := enrich.New(rt.cfg.Enrich, rt.log)
+	en, err := rt.newEnricher()
 	if err != nil {
 		return err
 	}

@@ -7,8 +7,6 @@ import (
 
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
-
-	"github.com/clickstream/clickstream/enrich"
 )
 
 func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
@@ -32,7 +30,7 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	defer ch.Close()
 
-	en, err := enrich.New(rt.cfg.Enrich, rt.log)
+	en, err := rt.newEnricher()
 	if err != nil {
 		return err
 	}

@@ -112,6 +112,13 @@ func retryStartup(ctx context.Context, log *zap.Logger, what string, op func(con
 	}
 }
 
+// newEnricher opens the GeoIP databases and registers the enricher's metrics.
+func (rt *runtime) newEnricher() (*enrich.Enricher, error) {
+	cfg := rt.cfg.Enrich
+	cfg.Registerer = rt.metrics
+	return enrich.New(cfg, rt.log)
+}
+
 // newWorker builds a worker writing to ch.
 func (rt *runtime) newWorker(ch *clickhouse.Client, en *enrich.Enricher) (*worker.Worker, func(), error) {
 	k := rt.cfg.Kafka
