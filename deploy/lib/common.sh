@@ -1,13 +1,15 @@
 # shellcheck shell=bash
 # Helpers shared by the deploy scripts. Source this file from a script that
 # has set LOG_TAG. It sets REPO_ROOT and VAR_DIR from its own location, so the
-# scripts work from any working directory and from any clone.
+# scripts work from any working directory and from any clone. DEPLOY_VAR_DIR
+# moves the state elsewhere, so that a second set of services (with other
+# ports) can run beside the first, as the fault-injection tests do.
 
 # shellcheck disable=SC2034 # Used by the scripts that source this file.
 DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REPO_ROOT="$(cd "$DEPLOY_DIR/.." && pwd)"
 # shellcheck disable=SC2034
-VAR_DIR="$REPO_ROOT/var"
+VAR_DIR="${DEPLOY_VAR_DIR:-$REPO_ROOT/var}"
 
 log() {
   printf '[%s] %s\n' "${LOG_TAG:-deploy}" "$*"
