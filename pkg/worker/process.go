@@ -29,14 +29,14 @@ const (
 // repeat of the same offsets yields the same rows and event ids.
 func (p *partition) process(ctx context.Context, msgs []kafkago.Message) error {
 	started := time.Now()
-	rows, dead := p.decode(msgs)
+	rows, offsets, dead := p.decode(msgs)
 
 	deliveries, err := p.deliveries(ctx, rows)
 	if err != nil {
 		return err
 	}
 
-	src := Source{Topic: p.topic, Partition: p.id, FirstOffset: msgs[0].Offset, LastOffset: msgs[len(msgs)-1].Offset}
+	src := Source{Topic: p.topic, Partition: p.id, FirstOffset: msgs[0].Offset, LastOffset: msgs[len(msgs)-1].Offset, Offsets: offsets}
 	if len(rows) > 0 {
 		err := p.retry(ctx, "insert", func(ctx context.Context) error {
 			return p.w.deps.Store.InsertInteractions(ctx, rows, src)
@@ -72,9 +72,11 @@ func (p *partition) process(ctx context.Context, msgs []kafkago.Message) error {
 	return nil
 }
 
-// decode turns messages into enriched rows and dead letters.
-func (p *partition) decode(msgs []kafkago.Message) ([]event.Enriched, []DeadLetter) {
+// decode turns messages into enriched rows, with the offset of each, and
+// dead letters.
+func (p *partition) decode(msgs []kafkago.Message) ([]event.Enriched, []int64, []DeadLetter) {
 	rows := make([]event.Enriched, 0, len(msgs))
+	offsets := make([]int64, 0, len(msgs))
 	var dead []DeadLetter
 	now := p.w.deps.Now()
 
@@ -88,11 +90,12 @@ func (p *partition) decode(msgs []kafkago.Message) ([]event.Enriched, []DeadLett
 
 		e := p.w.deps.Enricher.Enrich(&hit)
 		if !e.Bot {
-			e.Duplicate = p.repeat(&e)
+			e.Duplicate = p.repeat(&hit, e.Timestamp.Time)
 		}
 		rows = append(rows, e)
+		offsets = append(offsets, m.Offset)
 	}
-	return rows, dead
+	return rows, offsets, dead
 }
 
 type visitorKey struct {
@@ -101,23 +104,24 @@ type visitorKey struct {
 }
 
 // repeat reports whether the same visitor (IP and user agent) had a counted
-// interaction on the same resource within DedupWindow before this one.
+// interaction on the same resource within DedupWindow before ts. It reads
+// the raw hit because privacy settings may have truncated or dropped the
+// stored IP.
 //
 // NOTE: the window lives in memory per partition, so a visitor's first hit
 // after a rebalance or a restart is never marked duplicate.
-func (p *partition) repeat(e *event.Enriched) bool {
+func (p *partition) repeat(hit *event.RawHit, ts time.Time) bool {
 	window := p.w.cfg.DedupWindow
 	if window == 0 {
 		return false
 	}
 
 	h := fnv.New64a()
-	h.Write([]byte(e.Interaction.IP))
+	h.Write([]byte(hit.IP))
 	h.Write([]byte{0})
-	h.Write([]byte(e.UA))
-	key := visitorKey{resource: e.Resource.ID, visitor: h.Sum64()}
+	h.Write([]byte(hit.UA))
+	key := visitorKey{resource: hit.Resource.ID, visitor: h.Sum64()}
 
-	ts := e.Timestamp.Time
 	if last, ok := p.visitors.get(key); ok && ts.Sub(last) < window && !ts.Before(last) {
 		return true
 	}
