@@ -13,8 +13,8 @@ import (
 	"go.uber.org/zap"
 )
 
-// compressionMethods maps Config.Compression to the driver's setting; "none"
-// maps to no compression block at all.
+// compressionMethods maps Config.Compression to the driver's setting. The
+// value nil for "none" turns compression off.
 var compressionMethods = map[string]*clickhouse.Compression{
 	"lz4":  {Method: clickhouse.CompressionLZ4},
 	"zstd": {Method: clickhouse.CompressionZSTD},
@@ -30,7 +30,8 @@ const (
 )
 
 // Client writes to and reads from the clickstream tables over the native
-// protocol. It is safe for concurrent use; the driver pools connections.
+// protocol. It is safe for concurrent use because the driver pools
+// connections.
 type Client struct {
 	conn    driver.Conn
 	cfg     Config
@@ -45,8 +46,8 @@ type Client struct {
 }
 
 // Open connects to the first reachable server of cfg.Addr, reads its version
-// and inspects the tables that already exist. It does not create anything;
-// call Migrate for that. A nil log discards logs.
+// and inspects the tables that already exist. It creates nothing, which is
+// the job of Migrate. A nil log discards logs.
 func Open(ctx context.Context, cfg Config, log *zap.Logger) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -57,7 +58,7 @@ func Open(ctx context.Context, cfg Config, log *zap.Logger) (*Client, error) {
 	log = log.Named("clickhouse")
 
 	// The database is left out of the connection so that Open works before
-	// Migrate has created it; every statement names it instead.
+	// Migrate has created it. Every statement names it instead.
 	conn, err := clickhouse.Open(&clickhouse.Options{
 		Protocol:     clickhouse.Native,
 		Addr:         cfg.Addr,
@@ -101,6 +102,12 @@ func newClient(ctx context.Context, conn driver.Conn, cfg Config, log *zap.Logge
 		return nil, err
 	}
 	c.setLayouts(layouts)
+	for name, l := range layouts {
+		if len(l.missing) > 0 {
+			log.Warn("table lacks columns this client writes; Migrate reports the fix",
+				zap.String("table", c.table(name)), zap.Strings("missing", l.missing))
+		}
+	}
 
 	log.Info("connected to clickhouse",
 		zap.Strings("addr", cfg.Addr),
@@ -127,6 +134,10 @@ func (c *Client) Close() error {
 // in existing tables, so it is safe to run on every start, twice, or from
 // several processes at once. Retention and the deduplication window apply
 // only to tables it creates.
+//
+// NOTE: the tables are plain ReplacingMergeTree on one server. A replicated
+// or sharded cluster needs ReplicatedReplacingMergeTree tables created ON
+// CLUSTER, which Migrate does not write.
 func (c *Client) Migrate(ctx context.Context) error {
 	db := c.cfg.Database
 	if err := c.execCreate(ctx, "database "+db, "CREATE DATABASE IF NOT EXISTS "+db); err != nil {
@@ -168,20 +179,20 @@ func (c *Client) ddlOptions(t *tableSpec) ddlOptions {
 // execCreate runs one CREATE ... IF NOT EXISTS statement. "Already exists"
 // errors count as success: servers can raise them when two processes
 // create the same object at the same time.
-func (c *Client) execCreate(ctx context.Context, what, sql string) error {
+func (c *Client) execCreate(ctx context.Context, object, sql string) error {
 	err := c.conn.Exec(ctx, sql)
 	var ex *clickhouse.Exception
 	if errors.As(err, &ex) && (ex.Code == codeTableAlreadyExists || ex.Code == codeDatabaseAlreadyExists) {
-		c.log.Debug("created concurrently by another process", zap.String("object", what))
+		c.log.Debug("created concurrently by another process", zap.String("object", object))
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("creating %s: %w", what, err)
+		return fmt.Errorf("creating %s: %w", object, err)
 	}
 	return nil
 }
 
-// tableLayout is what inspect found about one table.
+// tableLayout is the state of one table as inspect read it.
 type tableLayout struct {
 	exists    bool
 	splitTime bool
@@ -191,8 +202,8 @@ type tableLayout struct {
 
 // inspect reads the columns of the clickstream tables that exist. A table
 // created on 18.16 keeps its split millisecond columns after the server is
-// upgraded, so the layout comes from the table, not from the server version;
-// tables that do not exist yet get the layout Migrate would create.
+// upgraded, so the layout comes from the table, not from the server version.
+// Tables that do not exist yet get the layout Migrate would create.
 func (c *Client) inspect(ctx context.Context) (map[string]tableLayout, error) {
 	rows, err := c.conn.Query(ctx, "SELECT table, name, type FROM system.columns WHERE database = ?", c.cfg.Database)
 	if err != nil {

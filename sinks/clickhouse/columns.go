@@ -6,7 +6,7 @@ import (
 )
 
 // valueFuncs maps each inserted column of a table to the function that reads
-// its value from one row. Values must have the Go type that kindSlice
+// its value from one row. Each value must have the Go type that buildColumn
 // expects for the column's kind: string, time.Time, bool, float64, uint16,
 // uint32, int32, int64 or []string.
 type valueFuncs[R any] map[string]func(*R) any

@@ -11,7 +11,8 @@ import (
 // Config is the `clickhouse` section of the configuration file.
 type Config struct {
 	// Addr lists the native-protocol endpoints as host:port. The client
-	// connects to the first that answers. Default ["127.0.0.1:9000"].
+	// tries them in order and uses the first that accepts the connection.
+	// Default ["127.0.0.1:9000"].
 	Addr []string `yaml:"addr"`
 	// Database contains the tables; Migrate creates it. Default "clickstream".
 	Database string `yaml:"database"`
@@ -69,6 +70,7 @@ var identifierPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // starts with the YAML key, such as "clickhouse.addr".
 func (c *Config) Validate() error {
 	var errs []error
+
 	if len(c.Addr) == 0 {
 		errs = append(errs, errors.New("clickhouse.addr: must list at least one host:port"))
 	}
@@ -83,6 +85,7 @@ func (c *Config) Validate() error {
 	if c.Username == "" {
 		errs = append(errs, errors.New("clickhouse.username: must not be empty"))
 	}
+
 	if c.DialTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("clickhouse.dialTimeout: must be positive, got %s", c.DialTimeout))
 	}
@@ -95,6 +98,7 @@ func (c *Config) Validate() error {
 	if _, ok := compressionMethods[c.Compression]; !ok {
 		errs = append(errs, fmt.Errorf("clickhouse.compression: must be lz4, zstd or none, got %q", c.Compression))
 	}
+
 	if c.RetentionDays < 0 {
 		errs = append(errs, fmt.Errorf("clickhouse.retentionDays: must be 0 (keep forever) or positive, got %d", c.RetentionDays))
 	}

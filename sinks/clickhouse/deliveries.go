@@ -83,7 +83,7 @@ func validateAttempt(d *DeliveryAttempt) error {
 
 // InsertDeliveryAttempts appends attempts to the delivery log in one insert.
 // An empty attempts is a no-op. On 22.2 and newer the server drops a retry
-// of the same insert with identical rows; on older servers such a repeat
+// of the same insert with identical rows. On older servers such a repeat
 // collapses on merge, and ListDeliveryAttempts hides it until then.
 func (c *Client) InsertDeliveryAttempts(ctx context.Context, attempts []DeliveryAttempt) error {
 	if len(attempts) == 0 {

@@ -129,10 +129,10 @@ func nonNil(s []string) []string {
 // Inserting the same src again has the effect of inserting it once. On
 // servers 22.2 and newer (with Config.InsertDedupWindow > 0) the insert
 // carries a deduplication token derived from src, and the server drops a
-// repeat within the window. On older servers the repeat is stored and the
-// ReplacingMergeTree engine collapses it during background merges, so exact
-// counts need uniqExact(click_id) or FINAL until then; see the package
-// documentation.
+// repeat within the window. On older servers the repeat is stored until a
+// background merge of the ReplacingMergeTree collapses it. Until then exact
+// counts need uniqExact(click_id) or FINAL, as the package documentation
+// explains.
 //
 // The error names the table and src. IsRetryable tells whether the same
 // call may succeed later; errors wrapping ErrInvalidBatch never do.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/clickstream/clickstream/pkg/event"
@@ -46,7 +47,12 @@ func openTestClient(tb testing.TB, database string) *Client {
 	cfg.Database = database
 
 	ctx := context.Background()
-	c, err := Open(ctx, cfg, zaptest.NewLogger(tb))
+	// Benchmarks log warnings only, so that their output stays readable.
+	var opts []zaptest.LoggerOption
+	if _, ok := tb.(*testing.B); ok {
+		opts = append(opts, zaptest.Level(zap.WarnLevel))
+	}
+	c, err := Open(ctx, cfg, zaptest.NewLogger(tb, opts...))
 	require.NoError(tb, err)
 	tb.Cleanup(func() {
 		err := c.conn.Exec(ctx, "DROP DATABASE IF EXISTS "+database)

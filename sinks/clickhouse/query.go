@@ -129,7 +129,7 @@ type ResourceCount struct {
 // distinct click ids. It queries at most resourceChunk ids at a time.
 //
 // On 20.1 and newer the bloom_filter index on resource_id skips most
-// granules; on 18.16 each query reads the resource_id column of the whole
+// granules. On 18.16 each query reads the resource_id column of the whole
 // table, because resource_id is second in the sort key after project_id.
 func (c *Client) CountsByResource(ctx context.Context, resourceIDs []string) (map[string]ResourceCount, error) {
 	out := make(map[string]ResourceCount)

@@ -39,14 +39,14 @@ const (
 	kindStringArray
 )
 
-// column is one column of a table. The get function of a tableSpec's row
-// type returns its value; columns with a default are filled by the server.
+// column is one column of a table. A valueFuncs entry reads its value from
+// a row, except for columns with a default, which the server fills.
 type column struct {
 	name  string
 	kind  columnKind
 	codec string
-	// defaultExpr, when set, is the DEFAULT expression; inserts leave the
-	// column out.
+	// defaultExpr, when set, is the DEFAULT expression. Inserts leave such
+	// a column out.
 	defaultExpr string
 }
 

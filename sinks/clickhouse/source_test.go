@@ -65,9 +65,9 @@ func TestDeadLetterToken(t *testing.T) {
 }
 
 func TestDescribeLetters(t *testing.T) {
-	one := []DeadLetter{{Topic: "hits", Partition: 2, Offset: 9}, {Topic: "hits", Partition: 2, Offset: 4}}
+	samePartition := []DeadLetter{{Topic: "hits", Partition: 2, Offset: 9}, {Topic: "hits", Partition: 2, Offset: 4}}
 	mixed := []DeadLetter{{Topic: "hits", Partition: 2, Offset: 9}, {Topic: "hits", Partition: 3, Offset: 4}}
 
-	assert.Equal(t, "topic hits partition 2 offsets 4-9", describeLetters(one))
+	assert.Equal(t, "topic hits partition 2 offsets 4-9", describeLetters(samePartition))
 	assert.Contains(t, describeLetters(mixed), "several partitions")
 }

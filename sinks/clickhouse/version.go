@@ -46,9 +46,10 @@ const (
 )
 
 // minVersions lists the oldest release this package uses each feature on.
-// DateTime64 and non-experimental skip indexes arrived in 20.1; Bool in 21.12;
-// insert_deduplication_token in 22.2. LowCardinality, codecs and TTL arrived
-// during 19.x.
+// ClickHouse's changelog for 20.1.2.4 adds DateTime64 and makes data
+// skipping indexes production ready. Bool came with 21.12 and
+// insert_deduplication_token with 22.2. LowCardinality without the
+// experimental setting, codecs and TTL came during 19.x.
 //
 // NOTE: the exact 19.x releases were not checked and no 19.x server was
 // tested, so those three features are also gated at 20.1.
