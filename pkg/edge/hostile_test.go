@@ -1,0 +1,222 @@
+package edge
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clickstream/clickstream/pkg/event"
+)
+
+// serveLoopback runs ts on a free loopback port until the test ends and
+// returns the address.
+func serveLoopback(tb testing.TB, ts *testServer) string {
+	tb.Helper()
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(tb, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ts.Serve(ctx, ln) }()
+
+	tb.Cleanup(func() {
+		cancel()
+		require.NoError(tb, <-done)
+	})
+	return ln.Addr().String()
+}
+
+// noRedirectClient returns redirects to the caller instead of following them.
+func noRedirectClient() *http.Client {
+	return &http.Client{
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+func getWithHeader(tb testing.TB, addr, path string, header http.Header) *http.Response {
+	tb.Helper()
+
+	req, err := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
+	require.NoError(tb, err)
+	req.Host = "go.example.com"
+	req.Header = header
+	resp, err := noRedirectClient().Do(req)
+	require.NoError(tb, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+func TestHugeUserAgentTruncated(t *testing.T) {
+	ts := newTestServer(t, nil)
+	addr := serveLoopback(t, ts)
+	header := http.Header{}
+	header.Set("User-Agent", strings.Repeat("Mozilla/5.0 ", 100<<10/12+1)) // just over 100 KiB
+
+	resp := getWithHeader(t, addr, "/abc", header)
+
+	require.Equal(t, http.StatusFound, resp.StatusCode)
+	hits := ts.pub.published()
+	require.Len(t, hits, 1)
+	assert.Len(t, hits[0].UA, event.MaxUserAgentLen)
+	assert.True(t, strings.HasPrefix(hits[0].UA, "Mozilla/5.0 Mozilla/5.0"))
+	assert.Equal(t, 1.0, metricValue(t, ts.m.truncated.WithLabelValues("ua")))
+	require.NoError(t, hits[0].Validate())
+}
+
+func TestHeadersOverLimitRejected(t *testing.T) {
+	ts := newTestServer(t, nil)
+	addr := serveLoopback(t, ts)
+	header := http.Header{}
+	header.Set("User-Agent", strings.Repeat("x", 300<<10))
+
+	resp := getWithHeader(t, addr, "/abc", header)
+
+	assert.Equal(t, http.StatusRequestHeaderFieldsTooLarge, resp.StatusCode)
+	assert.Empty(t, ts.pub.published())
+}
+
+func TestInvalidUTF8Sanitized(t *testing.T) {
+	tests := []struct {
+		name    string
+		ua      string
+		referer string
+		wantUA  string
+		wantRef string
+	}{
+		{name: "invalid bytes", ua: "Mozilla\xff\xfe/5.0", referer: "https://e.org/\xc3(",
+			wantUA: "Mozilla\uFFFD/5.0", wantRef: "https://e.org/\uFFFD("},
+		{name: "truncated sequence at the end", ua: "caf\xc3", referer: "",
+			wantUA: "caf\uFFFD", wantRef: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := newTestServer(t, nil)
+			header := http.Header{}
+			header.Set("User-Agent", tt.ua)
+			header.Set("Referer", tt.referer)
+
+			rec := ts.do(http.MethodGet, "/abc", header)
+
+			require.Equal(t, http.StatusFound, rec.Code)
+			hits := ts.pub.published()
+			require.Len(t, hits, 1)
+			assert.Equal(t, tt.wantUA, hits[0].UA)
+			assert.Equal(t, tt.wantRef, hits[0].Referer)
+			assert.Equal(t, 1.0, metricValue(t, ts.m.sanitized.WithLabelValues("ua")))
+		})
+	}
+}
+
+func TestLongInvalidUTF8Bounded(t *testing.T) {
+	ts := newTestServer(t, nil)
+	header := http.Header{}
+	// Only continuation bytes: no rune boundary to cut at.
+	header.Set("User-Agent", strings.Repeat("\x80", 100<<10))
+	header.Set("Referer", strings.Repeat("é", 5000)+"\xff")
+
+	rec := ts.do(http.MethodGet, "/abc", header)
+
+	require.Equal(t, http.StatusFound, rec.Code)
+	hits := ts.pub.published()
+	require.Len(t, hits, 1)
+	h := hits[0]
+	assert.Equal(t, "\uFFFD", h.UA, "a run of invalid bytes becomes one U+FFFD")
+	assert.True(t, utf8.ValidString(h.Referer))
+	assert.Len(t, h.Referer, event.MaxRefererLen, "é is 2 bytes, so 1024 of them fit exactly")
+	require.NoError(t, h.Validate())
+}
+
+func TestLongQueryTruncatedInHit(t *testing.T) {
+	ts := newTestServer(t, nil)
+	query := "q=" + strings.Repeat("a", 5000)
+
+	rec := ts.do(http.MethodGet, "/abc?"+query, nil)
+
+	require.Equal(t, http.StatusFound, rec.Code)
+	assert.Equal(t, "https://example.com/landing?"+query, rec.Header().Get("Location"),
+		"the redirect keeps the whole query")
+	hits := ts.pub.published()
+	require.Len(t, hits, 1)
+	assert.Len(t, hits[0].URL, event.MaxURLLen)
+	assert.Equal(t, 1.0, metricValue(t, ts.m.truncated.WithLabelValues("url")))
+}
+
+func TestSlowBodyCut(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.ReadTimeout = 300 * time.Millisecond })
+	addr := serveLoopback(t, ts)
+
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	line := hitLine(t, validHit("AAAAAAAAAAAAAAA1")) + "\n"
+	_, err = fmt.Fprintf(conn, "POST /v1/hits HTTP/1.1\r\nHost: edge\r\nContent-Length: %d\r\n\r\n", 10*len(line))
+	require.NoError(t, err)
+
+	// Send one line, then stall past the read timeout.
+	start := time.Now()
+	_, err = conn.Write([]byte(line))
+	require.NoError(t, err)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err == nil {
+		// The handler may answer before the server closes the connection.
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+		resp.Body.Close()
+	}
+
+	assert.Less(t, time.Since(start), 3*time.Second, "the server must cut the body at its read timeout")
+	assert.Empty(t, ts.pub.published(), "nothing of a cut body is published")
+}
+
+func TestSlowHeadersCut(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.ReadHeaderTimeout = 200 * time.Millisecond })
+	addr := serveLoopback(t, ts)
+
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.Write([]byte("GET /abc HTTP/1.1\r\nHost: go.example.com\r\n"))
+	require.NoError(t, err)
+
+	start := time.Now()
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+	_, err = io.ReadAll(conn)
+	require.NoError(t, err, "the server closes the connection")
+	assert.Less(t, time.Since(start), 3*time.Second)
+	assert.Empty(t, ts.pub.published())
+}
+
+func TestServeShutdownClosesPublisher(t *testing.T) {
+	ts := newTestServer(t, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ts.Serve(ctx, ln) }()
+
+	resp := getWithHeader(t, ln.Addr().String(), "/abc", http.Header{})
+	require.Equal(t, http.StatusFound, resp.StatusCode)
+	cancel()
+
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after the context was cancelled")
+	}
+	assert.True(t, ts.pub.closed)
+	_, err = net.DialTimeout("tcp", ln.Addr().String(), time.Second)
+	assert.Error(t, err, "the listener is closed")
+}

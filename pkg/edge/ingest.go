@@ -1,0 +1,188 @@
+package edge
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"go.uber.org/zap"
+
+	"github.com/clickstream/clickstream/pkg/event"
+)
+
+// maxReportedErrors is the number of line errors an ingest response lists;
+// the rejected count covers all of them.
+const maxReportedErrors = 20
+
+// ingestResponse is the body of a POST /v1/hits response.
+type ingestResponse struct {
+	Accepted int         `json:"accepted"`
+	Rejected int         `json:"rejected"`
+	Errors   []lineError `json:"errors"`
+}
+
+// lineError names a rejected NDJSON line, counting from 1.
+type lineError struct {
+	Line  int    `json:"line"`
+	Error string `json:"error"`
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+// handleIngest accepts NDJSON raw hits that other edges made, one per line,
+// each validated with event.DecodeHit. A hit must carry its clickId, since
+// the edge that made it may have sent it on already. Blank lines are
+// skipped. The whole body is read before any hit is published, so a body
+// over MaxBodyBytes (413) or one cut by the read timeout publishes nothing.
+// The status is 200 when at least one hit was accepted, 503 when valid hits
+// were dropped because the queue and spool are full, and 400 otherwise.
+func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
+	select {
+	case s.ingestSlots <- struct{}{}:
+		defer func() { <-s.ingestSlots }()
+	default:
+		w.Header().Set("Retry-After", "1")
+		s.writeIngestError(w, http.StatusServiceUnavailable, "too many concurrent POST /v1/hits requests; retry later")
+		return
+	}
+
+	if r.ContentLength > s.cfg.MaxBodyBytes {
+		s.writeIngestError(w, http.StatusRequestEntityTooLarge, s.bodyTooLargeMessage())
+		return
+	}
+
+	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	hits, resp, err := s.readHits(body)
+	if err != nil {
+		s.rejectBody(w, err)
+		return
+	}
+
+	s.publishIngested(hits, &resp)
+	s.m.ingestLines.WithLabelValues("accepted").Add(float64(resp.Accepted))
+	s.m.ingestLines.WithLabelValues("rejected").Add(float64(resp.Rejected))
+
+	status := http.StatusOK
+	switch {
+	case resp.Accepted > 0:
+	case len(hits) > 0:
+		status = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "1")
+	default:
+		status = http.StatusBadRequest
+	}
+	s.m.ingestRequests.WithLabelValues(strconv.Itoa(status)).Inc()
+	writeJSON(w, status, resp)
+}
+
+// ingestedHit is a valid hit and its line number.
+type ingestedHit struct {
+	line int
+	hit  event.RawHit
+}
+
+// readHits decodes every line of body. The error is for the body as a
+// whole (too large, unreadable); bad lines are in the response.
+func (s *Server) readHits(body io.Reader) ([]ingestedHit, ingestResponse, error) {
+	resp := ingestResponse{Errors: []lineError{}}
+	var hits []ingestedHit
+
+	// One byte more than the maximum line, for the newline.
+	br := bufio.NewReaderSize(body, s.cfg.MaxLineBytes+1)
+	for line := 1; ; line++ {
+		data, tooLong, err := readLine(br)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, resp, err
+		}
+
+		switch {
+		case tooLong:
+			resp.reject(line, fmt.Sprintf("line is longer than %d bytes", s.cfg.MaxLineBytes))
+		case len(bytes.TrimSpace(data)) == 0:
+		default:
+			h, derr := event.DecodeHit(data)
+			if derr != nil {
+				resp.reject(line, derr.Error())
+			} else {
+				hits = append(hits, ingestedHit{line: line, hit: h})
+			}
+		}
+
+		if err != nil {
+			return hits, resp, nil
+		}
+	}
+}
+
+// readLine returns the next line without its newline. A line longer than
+// the reader's buffer is consumed and reported as tooLong. err is io.EOF
+// after the last line.
+func readLine(br *bufio.Reader) (line []byte, tooLong bool, err error) {
+	line, err = br.ReadSlice('\n')
+	for errors.Is(err, bufio.ErrBufferFull) {
+		tooLong = true
+		_, err = br.ReadSlice('\n')
+	}
+	if tooLong {
+		return nil, true, err
+	}
+	return bytes.TrimSuffix(line, []byte("\n")), false, err
+}
+
+func (r *ingestResponse) reject(line int, msg string) {
+	r.Rejected++
+	if len(r.Errors) < maxReportedErrors {
+		r.Errors = append(r.Errors, lineError{Line: line, Error: msg})
+	}
+}
+
+func (s *Server) publishIngested(hits []ingestedHit, resp *ingestResponse) {
+	for _, ih := range hits {
+		if err := s.pub.Publish(ih.hit); err != nil {
+			s.m.publisherRejected.Inc()
+			resp.reject(ih.line, err.Error())
+			continue
+		}
+		resp.Accepted++
+	}
+}
+
+func (s *Server) rejectBody(w http.ResponseWriter, err error) {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		s.writeIngestError(w, http.StatusRequestEntityTooLarge, s.bodyTooLargeMessage())
+		return
+	}
+	// Usually the read deadline (ReadTimeout) or a client that went away;
+	// the response may not reach it.
+	s.log.Debug("reading a POST /v1/hits body failed", zap.Error(err))
+	s.writeIngestError(w, http.StatusBadRequest, "reading the request body failed: "+err.Error())
+}
+
+func (s *Server) bodyTooLargeMessage() string {
+	return fmt.Sprintf("request body is larger than %d bytes; send fewer hits per request", s.cfg.MaxBodyBytes)
+}
+
+func (s *Server) writeIngestError(w http.ResponseWriter, status int, msg string) {
+	s.m.ingestRequests.WithLabelValues(strconv.Itoa(status)).Inc()
+	writeJSON(w, status, errorBody{Error: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		// The bodies are plain structs of strings and ints.
+		http.Error(w, "encoding the response failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}

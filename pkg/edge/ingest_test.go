@@ -1,0 +1,180 @@
+package edge
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clickstream/clickstream/pkg/event"
+)
+
+func validHit(clickID string) event.RawHit {
+	return event.RawHit{
+		ClickID:   clickID,
+		Timestamp: event.NewTime(time.Date(2026, 2, 1, 8, 30, 0, 0, time.UTC)),
+		Method:    "GET",
+		IP:        "203.0.113.50",
+		UA:        "Mozilla/5.0",
+		URL:       "https://example.com/landing",
+		Resource: event.ResourceRef{Type: event.ResourceLink, ID: "link_plain", ProjectID: "proj_1",
+			Domain: "go.example.com", Key: "abc"},
+	}
+}
+
+func hitLine(tb testing.TB, h event.RawHit) string {
+	tb.Helper()
+	b, err := json.Marshal(h)
+	require.NoError(tb, err)
+	return string(b)
+}
+
+func postHits(ts *testServer, body string) (*httptest.ResponseRecorder, ingestResponse) {
+	req := httptest.NewRequest(http.MethodPost, "/v1/hits", strings.NewReader(body))
+	req.Host = "edge.internal"
+	rec := httptest.NewRecorder()
+	ts.Handler().ServeHTTP(rec, req)
+
+	var resp ingestResponse
+	_ = json.Unmarshal(rec.Body.Bytes(), &resp)
+	return rec, resp
+}
+
+func TestIngestAccepted(t *testing.T) {
+	ts := newTestServer(t, nil)
+	body := hitLine(t, validHit("AAAAAAAAAAAAAAA1")) + "\n" +
+		hitLine(t, validHit("AAAAAAAAAAAAAAA2")) + "\r\n\n" +
+		hitLine(t, validHit("AAAAAAAAAAAAAAA3")) // no final newline
+
+	rec, resp := postHits(ts, body)
+
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, 3, resp.Accepted)
+	assert.Zero(t, resp.Rejected)
+	assert.Empty(t, resp.Errors)
+	hits := ts.pub.published()
+	require.Len(t, hits, 3)
+	assert.Equal(t, "AAAAAAAAAAAAAAA1", hits[0].ClickID, "click ids of other edges are kept")
+	assert.Equal(t, validHit("AAAAAAAAAAAAAAA3").Timestamp, hits[2].Timestamp)
+}
+
+func TestIngestMixedLines(t *testing.T) {
+	ts := newTestServer(t, nil)
+	noClickID := validHit("")
+	body := strings.Join([]string{
+		hitLine(t, validHit("AAAAAAAAAAAAAAA1")),
+		hitLine(t, noClickID),
+		"{not json",
+		hitLine(t, validHit("AAAAAAAAAAAAAAA2")),
+	}, "\n")
+
+	rec, resp := postHits(ts, body)
+
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, 2, resp.Accepted)
+	assert.Equal(t, 2, resp.Rejected)
+	require.Len(t, resp.Errors, 2)
+	assert.Equal(t, 2, resp.Errors[0].Line)
+	assert.Contains(t, resp.Errors[0].Error, "clickId")
+	assert.Equal(t, 3, resp.Errors[1].Line)
+	assert.Contains(t, resp.Errors[1].Error, "decoding JSON")
+	assert.Len(t, ts.pub.published(), 2)
+	assert.Equal(t, 2.0, metricValue(t, ts.m.ingestLines.WithLabelValues("rejected")))
+}
+
+func TestIngestNothingValid(t *testing.T) {
+	for name, body := range map[string]string{
+		"empty":   "",
+		"blank":   "\n\n  \n",
+		"invalid": "{}\n[1,2]\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			ts := newTestServer(t, nil)
+
+			rec, resp := postHits(ts, body)
+
+			assert.Equal(t, http.StatusBadRequest, rec.Code)
+			assert.Zero(t, resp.Accepted)
+			assert.Empty(t, ts.pub.published())
+		})
+	}
+}
+
+func TestIngestErrorListCapped(t *testing.T) {
+	ts := newTestServer(t, nil)
+	body := strings.Repeat("{}\n", 50) + hitLine(t, validHit("AAAAAAAAAAAAAAA1"))
+
+	rec, resp := postHits(ts, body)
+
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, 1, resp.Accepted)
+	assert.Equal(t, 50, resp.Rejected)
+	assert.Len(t, resp.Errors, maxReportedErrors)
+}
+
+func TestIngestLineTooLong(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.MaxLineBytes = 2048 })
+	long := validHit("AAAAAAAAAAAAAAA1")
+	long.Referer = strings.Repeat("r", 2040)
+	body := hitLine(t, long) + "\n" + hitLine(t, validHit("AAAAAAAAAAAAAAA2")) + "\n"
+
+	rec, resp := postHits(ts, body)
+
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, 1, resp.Accepted)
+	require.Len(t, resp.Errors, 1)
+	assert.Equal(t, 1, resp.Errors[0].Line)
+	assert.Contains(t, resp.Errors[0].Error, "longer than 2048 bytes")
+	hits := ts.pub.published()
+	require.Len(t, hits, 1)
+	assert.Equal(t, "AAAAAAAAAAAAAAA2", hits[0].ClickID)
+}
+
+func TestIngestBodyTooLarge(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.MaxBodyBytes = 1000 })
+	body := strings.Repeat(hitLine(t, validHit("AAAAAAAAAAAAAAA1"))+"\n", 10)
+
+	t.Run("content length", func(t *testing.T) {
+		rec, _ := postHits(ts, body)
+		assert.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
+	})
+	t.Run("chunked", func(t *testing.T) {
+		req := httptest.NewRequest(http.MethodPost, "/v1/hits", strings.NewReader(body))
+		req.ContentLength = -1
+		rec := httptest.NewRecorder()
+		ts.Handler().ServeHTTP(rec, req)
+		assert.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
+	})
+	assert.Empty(t, ts.pub.published(), "nothing of a rejected body is published")
+}
+
+func TestIngestDroppedHits(t *testing.T) {
+	ts := newTestServer(t, nil)
+	ts.pub.err = fmt.Errorf("%w: the queue and the spool are full", ErrDropped)
+
+	rec, resp := postHits(ts, hitLine(t, validHit("AAAAAAAAAAAAAAA1")))
+
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Equal(t, "1", rec.Header().Get("Retry-After"))
+	assert.Equal(t, 1, resp.Rejected)
+	require.Len(t, resp.Errors, 1)
+	assert.Contains(t, resp.Errors[0].Error, "spool are full")
+}
+
+func TestIngestConcurrencyLimit(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.MaxIngestRequests = 2 })
+	ts.ingestSlots <- struct{}{}
+	ts.ingestSlots <- struct{}{}
+
+	rec, _ := postHits(ts, hitLine(t, validHit("AAAAAAAAAAAAAAA1")))
+
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Equal(t, "1", rec.Header().Get("Retry-After"))
+	assert.Empty(t, ts.pub.published())
+}

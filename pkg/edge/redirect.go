@@ -1,0 +1,231 @@
+package edge
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.uber.org/zap"
+
+	"github.com/clickstream/clickstream/pkg/catalog"
+	"github.com/clickstream/clickstream/pkg/event"
+)
+
+// qrParam is the query parameter that marks a request as a QR code scan. It
+// is removed from the query that is passed on to the destination.
+const qrParam = "qr"
+
+// handleRedirect responds to GET and HEAD on a short link:
+//   - 302 to the destination, with Cache-Control: no-store so that browsers
+//     come back and every click is counted;
+//   - 302 to the expired URL for an expired link that has one, 410 for one
+//     that has none;
+//   - 404 for a domain and key the catalog does not contain.
+//
+// The query of the request is appended to the destination's query, and a
+// parameter present in both takes the request's value. The "qr" parameter
+// is not passed on: qr=1 (or qr=true) marks the hit as a scan. Hits on a
+// QR code's own short link are always scans. Only 302 responses publish a
+// hit.
+func (s *Server) handleRedirect(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	res, ok := s.cat.Lookup(requestDomain(r.Host), key)
+	if !ok || key == "" {
+		s.writeRedirectError(w, http.StatusNotFound, "short link not found")
+		return
+	}
+
+	now := s.now()
+	dest := res.Destination(now)
+	if dest == "" {
+		s.writeRedirectError(w, http.StatusGone, "short link expired")
+		return
+	}
+
+	scan, query := splitQRParam(r.URL.RawQuery)
+	location := mergeQuery(dest, query)
+
+	h := w.Header()
+	h.Set("Location", location)
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusFound)
+	s.m.redirects.WithLabelValues("302").Inc()
+
+	scan = scan || res.Ref.Type == event.ResourceQRCode
+	s.publish(s.newHit(r, res, location, scan, now))
+}
+
+func (s *Server) writeRedirectError(w http.ResponseWriter, status int, msg string) {
+	s.m.redirects.WithLabelValues(statusLabel(status)).Inc()
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	writeJSON(w, status, errorBody{Error: msg})
+}
+
+func statusLabel(status int) string {
+	switch status {
+	case http.StatusFound:
+		return "302"
+	case http.StatusNotFound:
+		return "404"
+	case http.StatusGone:
+		return "410"
+	}
+	return http.StatusText(status)
+}
+
+// requestDomain returns the catalog domain of a Host header: without the
+// port and a trailing dot, lower-cased.
+func requestDomain(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(host, ".")
+	return strings.ToLower(host)
+}
+
+// splitQRParam removes every qr parameter from a raw query and reports
+// whether one of them was "1" or "true". The other parameters keep their
+// order and encoding.
+func splitQRParam(rawQuery string) (scan bool, rest string) {
+	// Fast path: no parameter can be named qr, even percent-encoded.
+	if !strings.Contains(rawQuery, qrParam) && !strings.Contains(rawQuery, "%") {
+		return false, rawQuery
+	}
+
+	kept := make([]string, 0, strings.Count(rawQuery, "&")+1)
+	for part := range strings.SplitSeq(rawQuery, "&") {
+		name, value, _ := strings.Cut(part, "=")
+		if unescapeQuery(name) != qrParam {
+			kept = append(kept, part)
+			continue
+		}
+		v := unescapeQuery(value)
+		scan = scan || v == "1" || v == "true"
+	}
+	return scan, strings.Join(kept, "&")
+}
+
+func unescapeQuery(s string) string {
+	if !strings.ContainsAny(s, "%+") {
+		return s
+	}
+	u, err := url.QueryUnescape(s)
+	if err != nil {
+		return s
+	}
+	return u
+}
+
+// mergeQuery appends the raw query of the request to dest. Destination
+// parameters that the request also sets are removed first, so the request
+// wins. All other parameters keep their order and encoding, and the
+// fragment stays last.
+func mergeQuery(dest, query string) string {
+	if query == "" {
+		return dest
+	}
+
+	base, fragment, hasFragment := strings.Cut(dest, "#")
+	path, destQuery, _ := strings.Cut(base, "?")
+
+	var b strings.Builder
+	b.Grow(len(dest) + len(query) + 2)
+	b.WriteString(path)
+	b.WriteByte('?')
+	if kept := removeParams(destQuery, query); kept != "" {
+		b.WriteString(kept)
+		b.WriteByte('&')
+	}
+	b.WriteString(query)
+	if hasFragment {
+		b.WriteByte('#')
+		b.WriteString(fragment)
+	}
+	return b.String()
+}
+
+// removeParams returns the parameters of rawQuery whose names do not occur
+// in override.
+func removeParams(rawQuery, override string) string {
+	if rawQuery == "" {
+		return ""
+	}
+	names := map[string]bool{}
+	for part := range strings.SplitSeq(override, "&") {
+		name, _, _ := strings.Cut(part, "=")
+		names[unescapeQuery(name)] = true
+	}
+
+	kept := make([]string, 0, strings.Count(rawQuery, "&")+1)
+	for part := range strings.SplitSeq(rawQuery, "&") {
+		name, _, _ := strings.Cut(part, "=")
+		if part != "" && !names[unescapeQuery(name)] {
+			kept = append(kept, part)
+		}
+	}
+	return strings.Join(kept, "&")
+}
+
+// newHit builds the raw hit of a redirect. The user agent, the referer and
+// the URL are cut to the raw hit limits (event.MaxUserAgentLen,
+// event.MaxRefererLen, event.MaxURLLen) and invalid UTF-8 in them is
+// replaced with U+FFFD; both are counted.
+func (s *Server) newHit(r *http.Request, res *catalog.Resource, location string, scan bool, now time.Time) event.RawHit {
+	return event.RawHit{
+		ClickID:   event.NewClickID(),
+		Timestamp: event.NewTime(now),
+		Method:    r.Method,
+		IP:        s.resolveClientIP(r),
+		UA:        s.limitField("ua", r.UserAgent(), event.MaxUserAgentLen),
+		Referer:   s.limitField("referer", r.Referer(), event.MaxRefererLen),
+		URL:       s.limitField("url", location, event.MaxURLLen),
+		QR:        scan,
+		Resource:  res.Ref,
+	}
+}
+
+func (s *Server) resolveClientIP(r *http.Request) string {
+	addr, source := s.clientIP.resolve(r)
+	if source == forwardedForInvalid {
+		s.m.forwardedInvalid.Inc()
+	}
+	if !addr.IsValid() {
+		// Only a listener that is not TCP gives no peer address; Run
+		// always listens on TCP.
+		return "unknown"
+	}
+	return addr.String()
+}
+
+// limitField cuts v to at most limit bytes of valid UTF-8.
+func (s *Server) limitField(field, v string, limit int) string {
+	if len(v) > limit {
+		s.m.truncated.WithLabelValues(field).Inc()
+		cut := event.TruncateUTF8(v, limit)
+		if len(cut) < limit-utf8.UTFMax {
+			// TruncateUTF8 walked back over more than one rune's worth of
+			// continuation bytes, so v is not valid UTF-8 there. Cut at
+			// the limit and let the sanitizing below repair the end.
+			cut = v[:limit]
+		}
+		v = cut
+	}
+
+	if !utf8.ValidString(v) {
+		s.m.sanitized.WithLabelValues(field).Inc()
+		v = event.TruncateUTF8(event.SanitizeUTF8(v), limit)
+	}
+	return v
+}
+
+func (s *Server) publish(h event.RawHit) {
+	if err := s.pub.Publish(h); err != nil {
+		// The publisher counts and logs lost hits itself.
+		s.m.publisherRejected.Inc()
+		s.log.Debug("hit not published", zap.String("clickId", h.ClickID), zap.Error(err))
+	}
+}
