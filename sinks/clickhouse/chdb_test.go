@@ -209,7 +209,7 @@ func TestModernSchemaOnChDB(t *testing.T) {
 
 	attempts := []DeliveryAttempt{
 		{Time: base.Add(7 * time.Millisecond), EventID: "evt_0", WebhookID: "wh_1", EventType: event.TypeLinkClicked, Attempt: 1, URL: "https://r.example", StatusCode: 200, Latency: 42 * time.Millisecond},
-		{Time: base.Add(time.Minute), EventID: "evt_1", WebhookID: "wh_1", EventType: event.TypeLinkClicked, Attempt: 2, URL: "https://r.example", StatusCode: 503, ErrorClass: "http_5xx", ResponseBody: "busy", NextAttemptAt: base.Add(time.Hour)},
+		{Time: base.Add(time.Minute), EventID: "evt_1", WebhookID: "wh_1", EventType: event.TypeLinkClicked, Attempt: 2, URL: "https://r.example", StatusCode: 503, Outcome: "retry", ErrorClass: "http_5xx", ResponseBody: "busy", NextAttemptAt: base.Add(time.Hour)},
 		{Time: base.Add(2 * time.Minute), EventID: "evt_2", WebhookID: "wh_2", EventType: event.TypePageVisited, Attempt: 1, URL: "https://o.example"},
 	}
 	deliveries := valuesInsert(t, &webhookDeliveriesSpec, db, attempts, deliveryValues, nil)
@@ -252,7 +252,9 @@ func TestModernSchemaOnChDB(t *testing.T) {
 	require.Len(t, listed, 2)
 	assert.Equal(t, "evt_1", listed[0][1])
 	assert.Equal(t, "2024-09-01 12:01:00.000", listed[0][0])
-	assert.Equal(t, "2024-09-01 13:00:00.000", listed[0][10])
+	assert.Equal(t, "2024-09-01 13:00:00.000", listed[0][13], "next_attempt_at")
+	assert.Equal(t, "http_5xx", listed[0][10], "error_class")
+	assert.Equal(t, false, listed[0][14], "final")
 	assert.Equal(t, "evt_0", listed[1][1])
 	assert.Equal(t, "2024-09-01 12:00:00.007", listed[1][0])
 	assert.Equal(t, [][]string{{"3"}}, cells(results[deliveryCount].Data), "an identical repeated insert is dropped")

@@ -23,38 +23,50 @@ type DeliveryAttempt struct {
 	Time      time.Time
 	EventID   string
 	WebhookID string
+	ProjectID string
 	EventType string
 	// Attempt numbers the attempts of one event for one webhook from 1.
 	Attempt int
 	URL     string
 	// StatusCode is the HTTP status of the response, or 0 when none arrived.
 	StatusCode int
-	// Latency is the time until the response or the failure; stored in
+	// Latency is the time until the response or the failure, stored in
 	// whole milliseconds.
 	Latency time.Duration
+	// Outcome is the dispatcher's verdict on the attempt, such as "success"
+	// or "retry". The dispatcher chooses the names.
+	Outcome string
 	// ErrorClass names the kind of failure, such as "timeout" or
 	// "http_5xx", and is empty on success. The dispatcher chooses the names.
 	ErrorClass string
+	// Error is the transport error text, empty when a response arrived.
+	Error string
 	// ResponseBody is the start of the response body, at most
 	// MaxResponseBodyLen bytes when stored.
 	ResponseBody string
 	// NextAttemptAt is when the next attempt is due, or the zero time when
 	// no further attempt is planned.
 	NextAttemptAt time.Time
+	// Final reports that no further attempt follows.
+	Final bool
 }
 
 var deliveryValues = valueFuncs[DeliveryAttempt]{
 	"time":            func(d *DeliveryAttempt) any { return d.Time },
 	"event_id":        func(d *DeliveryAttempt) any { return d.EventID },
 	"webhook_id":      func(d *DeliveryAttempt) any { return d.WebhookID },
+	"project_id":      func(d *DeliveryAttempt) any { return d.ProjectID },
 	"event_type":      func(d *DeliveryAttempt) any { return d.EventType },
 	"attempt":         func(d *DeliveryAttempt) any { return uint16(d.Attempt) },
 	"url":             func(d *DeliveryAttempt) any { return d.URL },
 	"status_code":     func(d *DeliveryAttempt) any { return uint16(d.StatusCode) },
 	"latency_ms":      func(d *DeliveryAttempt) any { return latencyMillis(d.Latency) },
+	"outcome":         func(d *DeliveryAttempt) any { return d.Outcome },
 	"error_class":     func(d *DeliveryAttempt) any { return d.ErrorClass },
+	"error":           func(d *DeliveryAttempt) any { return d.Error },
 	"response_body":   func(d *DeliveryAttempt) any { return event.TruncateUTF8(d.ResponseBody, MaxResponseBodyLen) },
 	"next_attempt_at": func(d *DeliveryAttempt) any { return d.NextAttemptAt },
+	"final":           func(d *DeliveryAttempt) any { return d.Final },
 }
 
 func latencyMillis(d time.Duration) uint32 {
@@ -159,11 +171,12 @@ func scanAttempt(scan func(dest ...any) error, split bool) (DeliveryAttempt, err
 	if split {
 		dest = append(dest, &atMillis)
 	}
-	dest = append(dest, &d.EventID, &d.WebhookID, &d.EventType, &attempt, &d.URL, &status,
-		&latency, &d.ErrorClass, &d.ResponseBody, &next)
+	dest = append(dest, &d.EventID, &d.WebhookID, &d.ProjectID, &d.EventType, &attempt, &d.URL, &status,
+		&latency, &d.Outcome, &d.ErrorClass, &d.Error, &d.ResponseBody, &next)
 	if split {
 		dest = append(dest, &nextMillis)
 	}
+	dest = append(dest, &d.Final)
 	if err := scan(dest...); err != nil {
 		return d, err
 	}

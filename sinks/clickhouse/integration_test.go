@@ -494,15 +494,20 @@ func TestDeliveryLog(t *testing.T) {
 		})
 	}
 	failed := DeliveryAttempt{
-		Time: base.Add(90 * time.Second), EventID: "evt_9", WebhookID: "wh_1", EventType: event.TypeQRCodeScanned,
+		Time: base.Add(90 * time.Second), EventID: "evt_9", WebhookID: "wh_1", ProjectID: "proj_1", EventType: event.TypeQRCodeScanned,
 		Attempt: 3, URL: "https://receiver.example/hook", StatusCode: 503, Latency: 1500 * time.Millisecond,
-		ErrorClass: "http_5xx", ResponseBody: strings.Repeat("é", MaxResponseBodyLen),
+		Outcome: "retry", ErrorClass: "http_5xx", Error: "", ResponseBody: strings.Repeat("é", MaxResponseBodyLen),
 		NextAttemptAt: base.Add(10 * time.Minute).Add(5 * time.Millisecond),
+	}
+	final := DeliveryAttempt{
+		Time: base.Add(95 * time.Second), EventID: "evt_8", WebhookID: "wh_1", EventType: event.TypeLinkClicked,
+		Attempt: 8, URL: "https://receiver.example/hook", Outcome: "failed", ErrorClass: "timeout",
+		Error: "context deadline exceeded", Final: true,
 	}
 	other := DeliveryAttempt{Time: base.Add(time.Hour), EventID: "evt_x", WebhookID: "wh_2", EventType: event.TypePageVisited, Attempt: 1, URL: "https://other.example"}
 
 	// Out of time order, with one insert repeated.
-	batch := []DeliveryAttempt{attempts[3], failed, attempts[0], other, attempts[4]}
+	batch := []DeliveryAttempt{attempts[3], failed, attempts[0], other, final, attempts[4]}
 	require.NoError(t, c.InsertDeliveryAttempts(ctx, batch))
 	require.NoError(t, c.InsertDeliveryAttempts(ctx, batch))
 	require.NoError(t, c.InsertDeliveryAttempts(ctx, []DeliveryAttempt{attempts[1], attempts[2]}))
@@ -514,19 +519,28 @@ func TestDeliveryLog(t *testing.T) {
 	for _, d := range got {
 		ids = append(ids, d.EventID)
 	}
-	assert.Equal(t, []string{"evt_4", "evt_3", "evt_2", "evt_9", "evt_1", "evt_0"}, ids)
+	assert.Equal(t, []string{"evt_4", "evt_3", "evt_2", "evt_8", "evt_9", "evt_1", "evt_0"}, ids)
 
-	gotFailed := got[3]
+	gotFailed := got[4]
 	assert.True(t, failed.Time.Equal(gotFailed.Time), "time: %s", gotFailed.Time)
 	assert.True(t, failed.NextAttemptAt.Equal(gotFailed.NextAttemptAt), "next attempt: %s", gotFailed.NextAttemptAt)
 	assert.Equal(t, 3, gotFailed.Attempt)
 	assert.Equal(t, 503, gotFailed.StatusCode)
 	assert.Equal(t, 1500*time.Millisecond, gotFailed.Latency)
 	assert.Equal(t, "http_5xx", gotFailed.ErrorClass)
+	assert.Equal(t, "retry", gotFailed.Outcome)
+	assert.Equal(t, "proj_1", gotFailed.ProjectID)
+	assert.False(t, gotFailed.Final)
 	assert.Equal(t, event.TypeQRCodeScanned, gotFailed.EventType)
 	assert.Len(t, gotFailed.ResponseBody, MaxResponseBodyLen)
 	assert.Equal(t, strings.Repeat("é", MaxResponseBodyLen/2), gotFailed.ResponseBody)
 	assert.True(t, got[0].NextAttemptAt.IsZero())
+
+	gotFinal := got[3]
+	assert.True(t, gotFinal.Final)
+	assert.Equal(t, "context deadline exceeded", gotFinal.Error)
+	assert.Equal(t, 0, gotFinal.StatusCode)
+	assert.Equal(t, 8, gotFinal.Attempt)
 
 	latest, err := c.ListDeliveryAttempts(ctx, "wh_1", 2)
 	require.NoError(t, err)

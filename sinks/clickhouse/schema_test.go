@@ -136,10 +136,11 @@ func TestLogTablesDDL(t *testing.T) {
 				"TTL toDateTime(time) + INTERVAL 30 DAY", "non_replicated_deduplication_window = 500"},
 			[]string{"time_ms"}},
 		{&webhookDeliveriesSpec, v18,
-			[]string{"next_attempt_at DateTime('UTC'),\n    next_attempt_at_ms UInt16", "ORDER BY (webhook_id, time, event_id, attempt)", "PARTITION BY toYYYYMM(time)"},
+			[]string{"next_attempt_at DateTime('UTC'),\n    next_attempt_at_ms UInt16,\n    final UInt8", "ORDER BY (webhook_id, time, event_id, attempt)", "PARTITION BY toYYYYMM(time)"},
 			[]string{"TTL", "DateTime64"}},
 		{&webhookDeliveriesSpec, v24,
-			[]string{"next_attempt_at DateTime64(3, 'UTC')", "error_class LowCardinality(String)", "response_body String CODEC(ZSTD(3))",
+			[]string{"next_attempt_at DateTime64(3, 'UTC'),\n    final Bool", "error_class LowCardinality(String)", "response_body String CODEC(ZSTD(3))",
+				"outcome LowCardinality(String)", "error String CODEC(ZSTD(3))", "project_id String",
 				"ORDER BY (webhook_id, time, event_id, attempt)", "TTL toDateTime(time) + INTERVAL 30 DAY"},
 			[]string{"time_ms", "next_attempt_at_ms", "INDEX"}},
 	}
