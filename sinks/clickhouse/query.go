@@ -14,14 +14,14 @@ const countedFilter = "NOT bot AND NOT duplicate"
 // MaxTopN is the largest topN Summary accepts.
 const MaxTopN = 1000
 
-// resourceChunk is the number of resource ids per CountsByResource query,
-// which keeps each query far below the server's default max_query_size of
-// 256 KiB for ids up to event.MaxIDLen bytes.
+// resourceChunk is the number of resource ids per CountsByResource query.
+// With ids of at most event.MaxIDLen (128) bytes the id list stays under
+// about 135 KiB, about half of the server's default max_query_size of 256 KiB.
 const resourceChunk = 1000
 
 // NameCount is one value of a dimension and its number of interactions.
 type NameCount struct {
-	// Name is the value; the empty string is event.Unknown.
+	// Name is the value. The empty string is event.Unknown.
 	Name  string
 	Count uint64
 }
