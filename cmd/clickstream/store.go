@@ -58,13 +58,17 @@ func toDeliveryAttempt(a webhook.Attempt) clickhouse.DeliveryAttempt {
 		Time:          a.Time,
 		EventID:       a.EventID,
 		WebhookID:     a.WebhookID,
+		ProjectID:     a.ProjectID,
 		EventType:     a.EventType,
 		Attempt:       a.Number,
 		URL:           a.URL,
 		StatusCode:    a.StatusCode,
 		Latency:       a.Latency,
+		Outcome:       a.Outcome.String(),
 		ErrorClass:    a.Class,
+		Error:         a.Error,
 		ResponseBody:  string(a.ResponseBody),
 		NextAttemptAt: a.NextAttempt,
+		Final:         a.Final,
 	}
 }
