@@ -1,0 +1,169 @@
+package webhook
+
+import (
+	"sync"
+	"time"
+
+	"github.com/clickstream/clickstream/pkg/event"
+)
+
+// job is one delivery on its way through the dispatcher.
+type job struct {
+	delivery event.Delivery
+	// source is the topic the record came from, for logs.
+	source   string
+	enqueued time.Time
+	// finish is called once the delivery succeeded, failed for good or was
+	// durably written to the next topic; it lets the source offset commit.
+	// It is never called for a delivery abandoned at shutdown.
+	finish func()
+}
+
+// endpointQueue is the FIFO of one webhook's waiting deliveries.
+type endpointQueue struct {
+	items []*job
+	head  int
+	// workers is the number of goroutines sending for this webhook.
+	workers int
+}
+
+func (q *endpointQueue) len() int { return len(q.items) - q.head }
+
+func (q *endpointQueue) push(j *job) {
+	if len(q.items) == cap(q.items) && q.head > 0 {
+		n := copy(q.items, q.items[q.head:])
+		clear(q.items[n:])
+		q.items, q.head = q.items[:n], 0
+	}
+	q.items = append(q.items, j)
+}
+
+func (q *endpointQueue) pop() *job {
+	j := q.items[q.head]
+	q.items[q.head] = nil
+	q.head++
+	if q.head == len(q.items) {
+		q.items, q.head = q.items[:0], 0
+	}
+	return j
+}
+
+// queues holds the per-webhook queues and starts their workers. One mutex
+// covers every queue: critical sections are a few slice operations, far
+// cheaper than the requests they feed.
+type queues struct {
+	queueSize   int
+	maxQueued   int
+	concurrency int
+	// work runs a worker for one webhook until next returns nil.
+	work    func(webhookID string)
+	metrics *metrics
+
+	mu        sync.Mutex
+	byWebhook map[string]*endpointQueue
+	total     int
+	stopped   bool
+	workers   sync.WaitGroup
+}
+
+func newQueues(cfg Config, m *metrics, work func(string)) *queues {
+	return &queues{
+		queueSize:   cfg.QueueSize,
+		maxQueued:   cfg.MaxQueued,
+		concurrency: cfg.PerEndpointConcurrency,
+		work:        work,
+		metrics:     m,
+		byWebhook:   map[string]*endpointQueue{},
+	}
+}
+
+// push queues j for its webhook and starts a worker when fewer than the
+// concurrency limit run. It returns false, without queueing, when the
+// webhook's queue or all queues together are full, or after stop.
+func (qs *queues) push(j *job) bool {
+	id := j.delivery.WebhookID
+	qs.mu.Lock()
+	if qs.stopped || qs.total >= qs.maxQueued {
+		qs.mu.Unlock()
+		return false
+	}
+	q := qs.byWebhook[id]
+	if q == nil {
+		q = &endpointQueue{}
+		qs.byWebhook[id] = q
+	}
+	if q.len() >= qs.queueSize {
+		qs.mu.Unlock()
+		return false
+	}
+
+	j.enqueued = time.Now()
+	q.push(j)
+	qs.total++
+	start := q.workers < qs.concurrency
+	if start {
+		q.workers++
+		qs.workers.Add(1)
+	}
+	qs.mu.Unlock()
+
+	qs.metrics.queued.Inc()
+	if start {
+		go func() {
+			defer qs.workers.Done()
+			qs.work(id)
+		}()
+	}
+	return true
+}
+
+// next returns the webhook's next job, or nil when its queue is empty or
+// the dispatcher is stopping; a worker that gets nil must exit.
+func (qs *queues) next(webhookID string) *job {
+	qs.mu.Lock()
+	defer qs.mu.Unlock()
+
+	q := qs.byWebhook[webhookID]
+	if qs.stopped || q.len() == 0 {
+		q.workers--
+		if q.workers == 0 && q.len() == 0 {
+			delete(qs.byWebhook, webhookID)
+		}
+		return nil
+	}
+	qs.total--
+	qs.metrics.queued.Dec()
+	return q.pop()
+}
+
+// expire removes and returns the jobs that have waited since before
+// deadline. Queues are FIFO, so only their heads need checking.
+func (qs *queues) expire(deadline time.Time) []*job {
+	qs.mu.Lock()
+	defer qs.mu.Unlock()
+
+	var out []*job
+	for _, q := range qs.byWebhook {
+		for q.len() > 0 && q.items[q.head].enqueued.Before(deadline) {
+			out = append(out, q.pop())
+			qs.total--
+		}
+	}
+	qs.metrics.queued.Sub(float64(len(out)))
+	return out
+}
+
+// stop makes workers exit after their current job and returns the number
+// of jobs left queued. Their offsets stay uncommitted, so they are
+// delivered again after a restart.
+func (qs *queues) stop() int {
+	qs.mu.Lock()
+	defer qs.mu.Unlock()
+	qs.stopped = true
+	return qs.total
+}
+
+// wait blocks until every worker has exited.
+func (qs *queues) wait() {
+	qs.workers.Wait()
+}
