@@ -220,3 +220,16 @@ func TestServeShutdownClosesPublisher(t *testing.T) {
 	_, err = net.DialTimeout("tcp", ln.Addr().String(), time.Second)
 	assert.Error(t, err, "the listener is closed")
 }
+
+func TestRunListenErrorClosesPublisher(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	ts := newTestServer(t, func(c *Config) { c.Listen = busy.Addr().String() })
+
+	err = ts.Run(context.Background())
+
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "edge.listen")
+	assert.True(t, ts.pub.closed)
+}

@@ -18,18 +18,10 @@ import (
 // is removed from the query that is passed on to the destination.
 const qrParam = "qr"
 
-// handleRedirect responds to GET and HEAD on a short link:
-//   - 302 to the destination, with Cache-Control: no-store so that browsers
-//     come back and every click is counted;
-//   - 302 to the expired URL for an expired link that has one, 410 for one
-//     that has none;
-//   - 404 for a domain and key the catalog does not contain.
-//
-// The query of the request is appended to the destination's query, and a
-// parameter present in both takes the request's value. The "qr" parameter
-// is not passed on: qr=1 (or qr=true) marks the hit as a scan. Hits on a
-// QR code's own short link are always scans. Only 302 responses publish a
-// hit.
+// handleRedirect responds to GET and HEAD on a short link with 302 to the
+// destination (or to the expired URL of an expired link), 410 for an expired
+// link without one, and 404 for a domain and key the catalog does not
+// contain. The package documentation describes the query and qr handling.
 func (s *Server) handleRedirect(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
 	res, ok := s.cat.Lookup(requestDomain(r.Host), key)

@@ -12,7 +12,23 @@
 //	                    prometheus.Gatherer
 //
 // The fixed routes take precedence, so no short link can use the keys
-// "healthz" and "metrics" (nor "v1/hits" for POST).
+// "healthz" and "metrics".
+//
+// A redirect passes the query of the short-link request on: its parameters
+// are appended to the destination's query, and a parameter present in both
+// takes the request's value. The "qr" parameter is not passed on. With qr=1
+// (or qr=true) the hit is a scan (qr: true in the raw hit), and hits on a
+// QR code's own short link are always scans. Expired links redirect to
+// their expired URL, or get 410 when they have none. Only 302 responses
+// publish a hit, and all responses carry Cache-Control: no-store so that
+// browsers do not cache a redirect and every click reaches the edge.
+//
+// User agents, referers and URLs longer than the raw hit limits
+// (event.MaxUserAgentLen, event.MaxRefererLen, event.MaxURLLen) are cut
+// before publishing, and invalid UTF-8 in them is replaced with U+FFFD;
+// both are counted in clickstream_edge_hits_truncated_total and
+// clickstream_edge_hits_invalid_utf8_total. The redirect itself keeps the
+// full query.
 package edge
 
 import (
@@ -112,11 +128,18 @@ func handleHealthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 // Run listens on cfg.Listen and serves until ctx is done, then shuts down
-// (see Serve).
+// (see Serve). When it cannot listen it still closes the publisher, so the
+// hits that reached it are flushed.
 func (s *Server) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("edge.listen: %w", err)
+		err = fmt.Errorf("edge.listen: %w", err)
+		drainCtx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
+		defer cancel()
+		if cerr := s.pub.Close(drainCtx); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("closing the publisher: %w", cerr))
+		}
+		return err
 	}
 	return s.Serve(ctx, ln)
 }
