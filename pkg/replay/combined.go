@@ -34,6 +34,10 @@ type Entry struct {
 	// Referer and UserAgent are "" where the log has "-".
 	Referer   string
 	UserAgent string
+	// Truncated reports a line cut off inside its user agent, the last
+	// field: the request is real, so it is kept with the user agent as far
+	// as the line goes.
+	Truncated bool
 }
 
 // ParseCombined parses one line of the Apache or Nginx combined log format:
@@ -43,7 +47,8 @@ type Entry struct {
 // Quoted fields may contain \" and \\ and \xHH escapes, which are decoded.
 // The referer and user agent may be missing (the common log format), and
 // fields after the user agent, which some Nginx formats add, are ignored.
-// A truncated line or a malformed field returns an error that wraps
+// A line cut off inside the user agent is accepted with Truncated set;
+// a line cut off earlier, or a malformed field, returns an error that wraps
 // ErrInvalidLine and names the field.
 func ParseCombined(line string) (Entry, error) {
 	p := lineParser{rest: strings.TrimRight(line, "\r\n")}
@@ -79,7 +84,9 @@ func ParseCombined(line string) (Entry, error) {
 		return e, nil
 	}
 	agent, err := p.quoted("user agent")
-	if err != nil {
+	if errors.Is(err, errUnclosed) {
+		e.Truncated = true
+	} else if err != nil {
 		return Entry{}, err
 	}
 	e.UserAgent = dashToEmpty(agent)
@@ -214,8 +221,13 @@ func (p *lineParser) quoted(field string) (string, error) {
 			b.WriteByte(c)
 		}
 	}
-	return "", p.errorf(field, "has no closing quote: the line is truncated")
+	p.rest = ""
+	return b.String(), fmt.Errorf("%w: %s %w", ErrInvalidLine, field, errUnclosed)
 }
+
+// errUnclosed is wrapped by quoted when the line ends inside the field; the
+// field's text so far is returned with it.
+var errUnclosed = errors.New("has no closing quote: the line is truncated")
 
 // decodeEscape writes the character that the escape after a backslash
 // stands for and returns how many bytes after the backslash it used.

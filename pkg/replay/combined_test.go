@@ -112,9 +112,7 @@ func TestParseCombinedErrors(t *testing.T) {
 		{"bad status", `192.0.2.1 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" OK 1`, "status must be a 3-digit code"},
 		{"no bytes", `192.0.2.1 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200`, "bytes is missing"},
 		{"bad bytes", `192.0.2.1 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 -5`, "bytes must be a byte count"},
-		{"truncated user agent",
-			`46.118.127.106 - - [20/May/2015:12:05:17 +0000] "GET /scripts/grok-py-test/configlib.py HTTP/1.1" 200 235 "-" "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html`,
-			"user agent has no closing quote: the line is truncated"},
+		{"truncated referer", `192.0.2.1 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 1 "http://exa`, "referer has no closing quote"},
 		{"unquoted referer", `192.0.2.1 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 1 http://x/`, "referer must be in double quotes"},
 	}
 
@@ -151,4 +149,13 @@ func FuzzParseCombined(f *testing.F) {
 			assert.Empty(t, e.Path, "a path needs a method")
 		}
 	})
+}
+
+func TestParseCombinedTruncatedUserAgent(t *testing.T) {
+	line := `46.118.127.106 - - [20/May/2015:12:05:17 +0000] "GET /scripts/grok-py-test/configlib.py HTTP/1.1" 200 235 "-" "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html`
+	e, err := ParseCombined(line)
+	require.NoError(t, err)
+	require.True(t, e.Truncated)
+	require.Equal(t, "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html", e.UserAgent)
+	require.Equal(t, "/scripts/grok-py-test/configlib.py", e.Path)
 }

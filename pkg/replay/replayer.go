@@ -61,6 +61,9 @@ type Result struct {
 	Errors int
 	// ParseErrors counts lines ParseCombined rejected or that were too long.
 	ParseErrors int
+	// Truncated counts lines cut off inside their user agent; they are
+	// sent with the user agent as far as the line goes.
+	Truncated int
 	// FirstErrors keeps the first few request and parse errors, for a report.
 	FirstErrors []string
 }
@@ -129,6 +132,9 @@ func (r *Replayer) Replay(ctx context.Context, log io.Reader) (Result, error) {
 				status, err := r.send(ctx, e)
 				mu.Lock()
 				res.record(status, err)
+				if e.Truncated {
+					res.Truncated++
+				}
 				mu.Unlock()
 			}
 		})

@@ -89,18 +89,20 @@ func TestReplaySendsEntries(t *testing.T) {
 	require.NoError(t, err)
 
 	assert.Equal(t, 6, res.Lines)
-	assert.Equal(t, 2, res.ParseErrors)
-	assert.Equal(t, 4, res.Sent)
-	assert.Equal(t, map[int]int{302: 4}, res.ByStatus)
+	assert.Equal(t, 1, res.ParseErrors)
+	assert.Equal(t, 1, res.Truncated, "the Googlebot line is cut off inside its user agent")
+	assert.Equal(t, 5, res.Sent)
+	assert.Equal(t, map[int]int{302: 5}, res.ByStatus)
 	assert.Zero(t, res.Errors)
-	assert.Len(t, res.FirstErrors, 2)
+	assert.Len(t, res.FirstErrors, 1)
 
 	byIP := map[string]seenRequest{}
 	for _, s := range edge.requests() {
 		assert.NotEqual(t, "/followed", s.path, "redirects must not be followed")
 		byIP[s.forwardedFor] = s
 	}
-	require.Len(t, byIP, 4)
+	require.Equal(t, 5, len(byIP))
+	assert.Equal(t, "Mozilla/5.0 (compatible; Googlebot/2.1", byIP["46.118.127.106"].userAgent)
 
 	get := byIP["83.149.9.216"]
 	assert.Equal(t, http.MethodGet, get.method)
