@@ -16,8 +16,9 @@ build:
 run: build
 	deploy/clickhouse/clickhouse.sh install
 	deploy/clickhouse/clickhouse.sh start
-	deploy/geoip/fetch.sh || true
-	$(BIN) dev -config configs/dev.yaml -replay $(LOG)
+	@if deploy/geoip/fetch.sh; then geo=var/geoip/GeoLite2-City.mmdb; else \
+		geo=; echo "continuing without geo enrichment"; fi; \
+	CLICKSTREAM_ENRICH_GEOIP_CITY=$$geo $(BIN) dev -config configs/dev.yaml -replay $(LOG)
 
 ## test: unit tests, then integration tests on a real Kafka broker and a
 ## real ClickHouse server, started when they are not running.

@@ -8,6 +8,7 @@ package catalog
 import (
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -204,4 +205,17 @@ func (c *Catalog) Len() int {
 
 func pathKey(domain, key string) string {
 	return strings.ToLower(domain) + "/" + key
+}
+
+// All returns every resource, sorted by id so that callers get a stable order.
+func (c *Catalog) All() []*Resource {
+	c.mu.RLock()
+	out := make([]*Resource, 0, len(c.byID))
+	for _, r := range c.byID {
+		out = append(out, r)
+	}
+	c.mu.RUnlock()
+
+	sort.Slice(out, func(i, j int) bool { return out[i].Ref.ID < out[j].Ref.ID })
+	return out
 }

@@ -42,8 +42,8 @@ func TestDestinationOfExpiredLink(t *testing.T) {
 
 func TestLoadFileErrorsNameTheEntry(t *testing.T) {
 	cases := map[string]string{
-		"links:\n  - id: a\n    projectId: p\n    domain: d\n    key: k\n":                        "links[0]: url of a is missing",
-		"links:\n  - id: a\n    projectId: p\n    domain: d\n    key: k\n    url: ftp://x\n":       "must start with http:// or https://",
+		"links:\n  - id: a\n    projectId: p\n    domain: d\n    key: k\n":                                      "links[0]: url of a is missing",
+		"links:\n  - id: a\n    projectId: p\n    domain: d\n    key: k\n    url: ftp://x\n":                    "must start with http:// or https://",
 		"pages:\n  - id: a\n    projectId: p\n    domain: d\n    key: k\n    url: https://x\n    colour: red\n": "colour",
 	}
 	for body, want := range cases {
