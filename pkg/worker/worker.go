@@ -33,6 +33,9 @@ type Source struct {
 	Partition   int
 	FirstOffset int64
 	LastOffset  int64
+	// Offsets holds the offset of each row, in row order; dead letters
+	// leave gaps in the range.
+	Offsets []int64
 }
 
 // DeadLetter is a hit that could not be decoded.
