@@ -40,6 +40,14 @@ type Topics struct {
 	// WebhookEvents carries one record per webhook delivery, keyed by
 	// webhook id. Default "webhook-events".
 	WebhookEvents string `yaml:"webhookEvents"`
+	// Webhooks is the compacted change feed of webhook subscriptions:
+	// key = webhook id, value = the webhook as JSON (signing secrets
+	// included), empty value = deleted. Default "webhooks".
+	Webhooks string `yaml:"webhooks"`
+	// Catalog is the compacted change feed of links, QR codes and pages:
+	// key = resource id, value = a link.*, qrcode.* or page.* change event.
+	// Default "catalog".
+	Catalog string `yaml:"catalog"`
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -47,7 +55,7 @@ func DefaultConfig() Config {
 	return Config{
 		Brokers:           []string{"127.0.0.1:9092"},
 		ClientID:          "clickstream",
-		Topics:            Topics{Hits: "hits", DLQ: "hits.dlq", WebhookEvents: "webhook-events"},
+		Topics:            Topics{Hits: "hits", DLQ: "hits.dlq", WebhookEvents: "webhook-events", Webhooks: "webhooks", Catalog: "catalog"},
 		Partitions:        6,
 		ReplicationFactor: 1,
 		DialTimeout:       10 * time.Second,
@@ -71,6 +79,10 @@ func (c *Config) Validate() error {
 		return errors.New("kafka.topics.dlq: must not be empty")
 	case c.Topics.WebhookEvents == "":
 		return errors.New("kafka.topics.webhookEvents: must not be empty")
+	case c.Topics.Webhooks == "":
+		return errors.New("kafka.topics.webhooks: must not be empty")
+	case c.Topics.Catalog == "":
+		return errors.New("kafka.topics.catalog: must not be empty")
 	case c.Partitions < 1 || c.Partitions > 10000:
 		return fmt.Errorf("kafka.partitions: must be 1 to 10000, got %d", c.Partitions)
 	case c.ReplicationFactor < 1:

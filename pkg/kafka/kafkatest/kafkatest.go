@@ -21,11 +21,19 @@ import (
 
 // Embedded starts a kfake broker with the given topics, each with
 // partitions partitions, and returns a config pointing at it with those
-// topic names. The broker stops when the test ends.
+// topic names. Empty Webhooks and Catalog names get the defaults of
+// kafka.DefaultConfig. The broker stops when the test ends.
 func Embedded(tb testing.TB, partitions int, topics kafka.Topics, extra ...string) kafka.Config {
 	tb.Helper()
 
-	names := append([]string{topics.Hits, topics.DLQ, topics.WebhookEvents}, extra...)
+	defaults := kafka.DefaultConfig().Topics
+	if topics.Webhooks == "" {
+		topics.Webhooks = defaults.Webhooks
+	}
+	if topics.Catalog == "" {
+		topics.Catalog = defaults.Catalog
+	}
+	names := append([]string{topics.Hits, topics.DLQ, topics.WebhookEvents, topics.Webhooks, topics.Catalog}, extra...)
 	cluster, err := kfake.NewCluster(
 		kfake.NumBrokers(1),
 		kfake.AllowAutoTopicCreation(),
@@ -53,7 +61,8 @@ func Real(tb testing.TB, partitions int) kafka.Config {
 		cfg.Brokers = strings.Split(b, ",")
 	}
 	suffix := RandomSuffix()
-	cfg.Topics = kafka.Topics{Hits: "hits-" + suffix, DLQ: "hits.dlq-" + suffix, WebhookEvents: "webhook-events-" + suffix}
+	cfg.Topics = kafka.Topics{Hits: "hits-" + suffix, DLQ: "hits.dlq-" + suffix, WebhookEvents: "webhook-events-" + suffix,
+		Webhooks: "webhooks-" + suffix, Catalog: "catalog-" + suffix}
 	cfg.Partitions = partitions
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -61,7 +70,9 @@ func Real(tb testing.TB, partitions int) kafka.Config {
 	err := kafka.EnsureTopics(ctx, cfg,
 		kafka.TopicSpec{Name: cfg.Topics.Hits},
 		kafka.TopicSpec{Name: cfg.Topics.DLQ},
-		kafka.TopicSpec{Name: cfg.Topics.WebhookEvents})
+		kafka.TopicSpec{Name: cfg.Topics.WebhookEvents},
+		kafka.TopicSpec{Name: cfg.Topics.Webhooks, Partitions: 1, Compacted: true},
+		kafka.TopicSpec{Name: cfg.Topics.Catalog, Partitions: 1, Compacted: true})
 	require.NoError(tb, err, "the integration tests need a Kafka broker at %v: run `make services`", cfg.Brokers)
 	return cfg
 }
