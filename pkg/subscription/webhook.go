@@ -36,7 +36,22 @@ type Webhook struct {
 	PageIDs   []string `json:"pageIds,omitempty"`
 	// DisabledAt is set while the webhook is disabled; it then receives nothing.
 	DisabledAt *time.Time `json:"disabledAt,omitempty"`
+	// DisabledReason names who disabled the webhook: DisabledManually
+	// for the admin API, or the dispatcher's reason ("gone",
+	// "consecutive_failures"). Empty while the webhook is enabled.
+	DisabledReason string `json:"disabledReason,omitempty"`
+	// PreviousSecretExpiresAt is when Secrets[1], the secret that the last
+	// rotation replaced, stops signing. The admin API removes it then.
+	PreviousSecretExpiresAt *time.Time `json:"previousSecretExpiresAt,omitempty"`
+	// CreatedAt and UpdatedAt are set by the admin API; seed files may
+	// leave them out.
+	CreatedAt time.Time `json:"createdAt,omitzero"`
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
 }
+
+// DisabledManually is the DisabledReason of a webhook disabled through the
+// admin API.
+const DisabledManually = "manual"
 
 // Enabled reports whether the webhook may receive deliveries.
 func (w *Webhook) Enabled() bool {
