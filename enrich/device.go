@@ -1,0 +1,255 @@
+package enrich
+
+import (
+	"strings"
+)
+
+// Device types, spelled as in the public webhook contract.
+const (
+	deviceDesktop  = "Desktop"
+	deviceMobile   = "Mobile"
+	deviceTablet   = "Tablet"
+	deviceSmartTV  = "Smarttv"
+	deviceConsole  = "Console"
+	deviceWearable = "Wearable"
+	deviceEmbedded = "Embedded"
+	deviceXR       = "Xr"
+)
+
+// deviceMarkers are lower-case substrings that settle the device type on
+// their own, tried in order. Markers of TVs and consoles come before those
+// of phones because TV and console user agents often copy a phone's.
+var deviceMarkers = []struct {
+	marker string
+	device string
+}{
+	{"playstation", deviceConsole},
+	{"xbox", deviceConsole},
+	{"nintendo", deviceConsole},
+	{"ouya", deviceConsole},
+
+	{"smart-tv", deviceSmartTV},
+	{"smarttv", deviceSmartTV},
+	{"smart tv", deviceSmartTV},
+	{"hbbtv", deviceSmartTV},
+	{"web0s", deviceSmartTV},
+	{"netcast", deviceSmartTV},
+	{"bravia", deviceSmartTV},
+	{"googletv", deviceSmartTV},
+	{"google tv", deviceSmartTV},
+	{"android tv", deviceSmartTV},
+	{"androidtv", deviceSmartTV},
+	{"crkey", deviceSmartTV},
+	{"roku", deviceSmartTV},
+	{"appletv", deviceSmartTV},
+	{"apple tv", deviceSmartTV},
+	{"tvos", deviceSmartTV},
+	{"opera tv", deviceSmartTV},
+	{"tv safari", deviceSmartTV},
+	{"philipstv", deviceSmartTV},
+	{"viera", deviceSmartTV},
+	{"aquos", deviceSmartTV},
+	{"tsbrowser", deviceSmartTV},
+	{"inettvbrowser", deviceSmartTV},
+	{"sonydtv", deviceSmartTV},
+	{"vidaa", deviceSmartTV},
+	{"dtv", deviceSmartTV},
+	{"; aft", deviceSmartTV},
+	{"mibox", deviceSmartTV},
+	{"large screen", deviceSmartTV},
+
+	{"watchos", deviceWearable},
+	{"wear os", deviceWearable},
+	{"; watch", deviceWearable},
+	{"glass 1", deviceWearable},
+
+	{"oculusbrowser", deviceXR},
+	{"; quest", deviceXR},
+	{"quest 2", deviceXR},
+	{"quest 3", deviceXR},
+	{"quest pro", deviceXR},
+	{"pico browser", deviceXR},
+	{"mobile vr", deviceXR},
+
+	{"tesla", deviceEmbedded},
+	{"qtcarbrowser", deviceEmbedded},
+
+	{"ipad", deviceTablet},
+	{"; tablet;", deviceTablet},
+	{"(tablet;", deviceTablet},
+	{"opera tablet", deviceTablet},
+	{"playbook", deviceTablet},
+	{"kindle", deviceTablet},
+	{"silk/", deviceTablet},
+	{"/apad", deviceTablet},
+}
+
+// mobileOSes are the operating systems that run only on phones, apart from
+// the tablets and TVs the markers catch first.
+var mobileOSes = map[string]bool{
+	osIOS:          true,
+	osWindowsPhone: true,
+	osWindowsMob:   true,
+	osBlackBerry:   true,
+	osSymbian:      true,
+	osSeries40:     true,
+	osKaiOS:        true,
+	osFirefoxOS:    true,
+	osWebOS:        true,
+	osTizen:        true,
+	"Bada":         true,
+	"MeeGo":        true,
+	"Maemo":        true,
+	"Sailfish":     true,
+	"HarmonyOS":    true,
+}
+
+// mobileMarkers are lower-case substrings of phone user agents that name no
+// operating system this package detects: feature phones and proxy browsers.
+var mobileMarkers = []string{
+	"mobi", "iphone", "ipod", "opera mini", "midp", "j2me", "cldc",
+	"up.browser", "obigo", "netfront", "phone",
+}
+
+// laptopMarkers are lower-case product lines of laptops, desktops and
+// mini PCs. Android runs on some of them (Chromebooks, Remix OS PCs), and
+// their user agents lack the "Mobile" token like a tablet's.
+var laptopMarkers = []string{
+	"book", "thinkpad", "ideapad", "latitude", "inspiron", "vostro", "aspire",
+	"travelmate", "satellite", "pavilion", "easynote", "laptop", "nuc", "remix mini",
+	"desktop", " pc", "aio ", "all-in-one",
+}
+
+// tabletMarkers are lower-case parts of Android tablet model names. They
+// are the words "tab" and "pad", "MID" (Mobile Internet Device) and the
+// model prefixes of tablets by Samsung (SM-T, SM-P, SM-X, GT-P, GT-N80),
+// Amazon (KF), Lenovo (TB-, YT-), Acer (A1-, B1-), Sony (SGP) and LG (LG-V).
+var tabletMarkers = []string{
+	"tablet", "tab", "pad", "mid", "sm-t", "sm-p", "sm-x", "gt-p", "gt-n80", "kindle",
+	"nexus 7", "nexus 9", "nexus 10", "lenovo tb", "tb-", "yt-", "a1-", "b1-", "sgp",
+	"lg-v", "xoom", "transformer", "slate", "archos", "iconia", "iplay", "pixel c",
+	"mediapad", "matepad", "venue",
+}
+
+// detectDevice returns the device type of a user agent from the substrings
+// found in it, its tokens and the detected operating system. A user agent without
+// any sign of another type is Desktop, as in the public contract; only the
+// empty user agent has an Unknown device.
+func detectDevice(ua string, found *foundSubstrings, t *uaTokens, osName string) string {
+	if ua == "" {
+		return ""
+	}
+
+	for i, m := range deviceMarkers {
+		if found.has(deviceMarkerIDs[i]) {
+			return m.device
+		}
+	}
+
+	switch {
+	case osName == osAndroid:
+		return androidDevice(ua, found, t)
+	case osName == osIOS:
+		// iPads matched a marker above; the rest are iPhones and iPods.
+		return deviceMobile
+	case mobileOSes[osName]:
+		return deviceMobile
+	case osName == osWindows && hasToken(t.tokens(), "Touch") && found.has(idTrident):
+		// Internet Explorer on Windows 8 and later adds "Touch" on
+		// touch-screen devices: tablets and convertibles.
+		return deviceTablet
+	}
+
+	if d := puffinDevice(t); d != "" {
+		return d
+	}
+	for _, id := range mobileMarkerIDs {
+		if found.has(id) {
+			return deviceMobile
+		}
+	}
+	return deviceDesktop
+}
+
+// androidDevice distinguishes phones, tablets and laptops. Browsers send
+// "Mobile" on phones and leave it out on tablets, following Google's
+// guidance to site owners, so an Android browser without it is a tablet
+// unless its model is a known laptop. HTTP clients of apps (Dalvik, OkHttp)
+// send no such token, so their model decides and phones, the large majority
+// of Android devices, are the default.
+func androidDevice(ua string, found *foundSubstrings, t *uaTokens) string {
+	model := strings.ToLower(androidModel(t))
+	if found.has(idChromebook) {
+		return deviceDesktop
+	}
+	for _, m := range laptopMarkers {
+		if strings.Contains(model, m) {
+			return deviceDesktop
+		}
+	}
+	for _, m := range tabletMarkers {
+		if strings.Contains(model, m) {
+			return deviceTablet
+		}
+	}
+
+	if d := puffinDevice(t); d != "" {
+		return d
+	}
+	if found.has(idMobile) || !hasPrefixFold(ua, "mozilla/") && !hasPrefixFold(ua, "opera") {
+		return deviceMobile
+	}
+	return deviceTablet
+}
+
+// androidModel returns the device model of an Android user agent: the
+// comment item that ends in " Build/...", or else the item after the
+// "Android x" item that is not a locale or a flag.
+func androidModel(t *uaTokens) string {
+	tokens := t.tokens()
+	for _, tok := range tokens {
+		if tok.comment && strings.HasSuffix(tok.name, " Build") {
+			return strings.TrimSuffix(tok.name, " Build")
+		}
+	}
+
+	for i, tok := range tokens {
+		if !tok.comment || !hasPrefixFold(tok.name, "android") {
+			continue
+		}
+		for _, next := range tokens[i+1:] {
+			if !next.comment {
+				break
+			}
+			if !isLocaleOrFlag(next.name) {
+				return next.name
+			}
+		}
+		break
+	}
+	return ""
+}
+
+// isLocaleOrFlag reports whether a comment item is a locale such as "en-us"
+// or "ro_RO", or one of the flags browsers put next to the model.
+func isLocaleOrFlag(s string) bool {
+	switch s {
+	case "U", "I", "N", "wv", "K", "Mobile", "Tablet", "arm_64", "arm", "Linux":
+		return true
+	}
+	return len(s) == 2 && isLetter(s[0]) && isLetter(s[1]) ||
+		len(s) == 5 && isLetter(s[0]) && isLetter(s[1]) && (s[2] == '-' || s[2] == '_') && isLetter(s[3]) && isLetter(s[4])
+}
+
+// puffinDevice reads the device letters Puffin appends to its version:
+// "AP" and "IP" are Android and iOS phones, "AT" and "IT" tablets.
+func puffinDevice(t *uaTokens) string {
+	v := tokenVersion(t.tokens(), "Puffin")
+	switch {
+	case strings.HasSuffix(v, "AP"), strings.HasSuffix(v, "IP"):
+		return deviceMobile
+	case strings.HasSuffix(v, "AT"), strings.HasSuffix(v, "IT"):
+		return deviceTablet
+	}
+	return ""
+}
