@@ -29,6 +29,7 @@ func commands() []command {
 		{"worker", "consume hits, enrich them, store them in ClickHouse and match webhooks", runWorker},
 		{"dispatcher", "deliver signed webhook events with retries", runDispatcher},
 		{"migrate", "create the ClickHouse database and tables", runMigrate},
+		{"admin", "serve the webhook admin API on admin.listen", runAdmin},
 		{"dev", "run every stage in one process with an embedded Kafka broker", runDev},
 		{"enrich", "enrich raw hits read as NDJSON from stdin and write interactions to stdout", runEnrich},
 		{"replay", "send the requests of a combined-format access log to an edge", runReplay},

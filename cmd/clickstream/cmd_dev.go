@@ -40,6 +40,14 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := rt.ensureTopics(ctx); err != nil {
 		return err
 	}
+	stopFeeds, err := rt.followFeeds(ctx, feedSelection{webhooks: true, catalog: true, required: true})
+	if err != nil {
+		return err
+	}
+	defer stopFeeds()
+	if err := rt.publishSeeds(ctx); err != nil {
+		return err
+	}
 
 	ch, err := rt.openClickHouse(ctx, true)
 	if err != nil {
@@ -75,6 +83,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	g.Go(func() error { return w.Run(gctx) })
 	g.Go(func() error { return d.Run(gctx) })
 	g.Go(func() error { return srv.Run(gctx) })
+	if len(rt.cfg.Admin.Tokens) > 0 {
+		g.Go(func() error { return rt.serveAdmin(gctx, ch) })
+	} else {
+		rt.log.Warn("admin API not started: admin.tokens is empty")
+	}
 	if rt.cfg.Dev.Receiver != "" {
 		g.Go(func() error { return serveHTTP(gctx, rt.log, "receiver", rt.cfg.Dev.Receiver, rcv) })
 	}

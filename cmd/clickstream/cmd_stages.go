@@ -24,6 +24,11 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err := rt.ensureTopics(ctx); err != nil {
 		return err
 	}
+	stopFeeds, err := rt.followFeeds(ctx, feedSelection{webhooks: true, catalog: true, required: true})
+	if err != nil {
+		return err
+	}
+	defer stopFeeds()
 	ch, err := rt.openClickHouse(ctx, false)
 	if err != nil {
 		return err
@@ -60,6 +65,11 @@ func runDispatcher(ctx context.Context, args []string, _, stderr io.Writer) erro
 	}
 	defer syncLogger(rt.log)
 
+	stopFeeds, err := rt.followFeeds(ctx, feedSelection{webhooks: true, required: true})
+	if err != nil {
+		return err
+	}
+	defer stopFeeds()
 	ch, err := rt.openClickHouse(ctx, false)
 	if err != nil {
 		return err
@@ -93,6 +103,11 @@ func runEdge(ctx context.Context, args []string, _, stderr io.Writer) error {
 		// The edge spools hits while Kafka is away, so it serves anyway.
 		rt.log.Warn("Kafka topics not verified, serving anyway", zap.Error(err))
 	}
+	stopFeeds, err := rt.followFeeds(ctx, feedSelection{catalog: true})
+	if err != nil {
+		return err
+	}
+	defer stopFeeds()
 	srv, pub, err := rt.newEdge()
 	if err != nil {
 		return err

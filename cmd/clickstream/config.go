@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/clickstream/clickstream/enrich"
+	"github.com/clickstream/clickstream/pkg/admin"
 	"github.com/clickstream/clickstream/pkg/config"
 	"github.com/clickstream/clickstream/pkg/edge"
 	"github.com/clickstream/clickstream/pkg/kafka"
@@ -32,6 +33,7 @@ type Config struct {
 	Dispatcher webhook.Config    `yaml:"dispatcher"`
 	Catalog    FileConfig        `yaml:"catalog"`
 	Webhooks   FileConfig        `yaml:"webhooks"`
+	Admin      admin.Config      `yaml:"admin"`
 	Dev        DevConfig         `yaml:"dev"`
 }
 
@@ -80,6 +82,7 @@ func defaultConfig() Config {
 		Dispatcher: webhook.DefaultConfig(),
 		Catalog:    FileConfig{File: "configs/catalog.yaml"},
 		Webhooks:   FileConfig{File: "configs/webhooks.yaml"},
+		Admin:      admin.DefaultConfig(),
 		Dev:        DevConfig{EmbeddedKafka: true, Receiver: "127.0.0.1:8090"},
 	}
 }
@@ -103,7 +106,7 @@ func (c *Config) Validate() error {
 
 	validators := []func() error{
 		c.Kafka.Validate, c.ClickHouse.Validate, c.Enrich.Validate, c.Edge.Validate,
-		c.Worker.Validate, c.Dispatcher.Validate,
+		c.Worker.Validate, c.Dispatcher.Validate, c.Admin.Validate,
 	}
 	for _, v := range validators {
 		if err := v(); err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/clickstream/clickstream/enrich"
 	"github.com/clickstream/clickstream/pkg/catalog"
+	"github.com/clickstream/clickstream/pkg/changefeed"
 	"github.com/clickstream/clickstream/pkg/edge"
 	"github.com/clickstream/clickstream/pkg/kafka"
 	"github.com/clickstream/clickstream/pkg/subscription"
@@ -30,6 +31,11 @@ type runtime struct {
 	metrics  *prometheus.Registry
 	catalog  *catalog.Catalog
 	webhooks *subscription.Registry
+
+	// Set by followFeeds for the feeds the process follows.
+	webhookFeed  *changefeed.Feed
+	catalogFeed  *changefeed.Feed
+	webhookStore *subscription.Store
 }
 
 // setup loads the configuration, the logger and the seed files.
@@ -59,14 +65,19 @@ func setup(cfgPath string) (*runtime, error) {
 	return &runtime{cfg: cfg, log: log, metrics: reg, catalog: cat, webhooks: hooks}, nil
 }
 
-// ensureTopics creates the hits, dead-letter and webhook-events topics.
+// ensureTopics creates the hits, dead-letter and webhook-events topics and
+// the compacted webhooks and catalog topics.
 func (rt *runtime) ensureTopics(ctx context.Context) error {
 	k := rt.cfg.Kafka
 	return retryStartup(ctx, rt.log, "creating Kafka topics", func(ctx context.Context) error {
-		return kafka.EnsureTopics(ctx, k,
+		err := kafka.EnsureTopics(ctx, k,
 			kafka.TopicSpec{Name: k.Topics.Hits},
 			kafka.TopicSpec{Name: k.Topics.DLQ},
 			kafka.TopicSpec{Name: k.Topics.WebhookEvents})
+		if err != nil {
+			return err
+		}
+		return changefeed.EnsureTopics(ctx, k, k.Topics.Webhooks, k.Topics.Catalog)
 	})
 }
 
@@ -136,9 +147,14 @@ func (rt *runtime) newWorker(ch *clickhouse.Client, en *enrich.Enricher) (*worke
 	return w, func() { events.Close(); dlq.Close() }, nil
 }
 
-// newDispatcher builds a dispatcher that logs attempts to ch.
+// newDispatcher builds a dispatcher that logs attempts to ch and, when the
+// process follows the webhooks feed, writes the webhooks it disables there.
 func (rt *runtime) newDispatcher(ch *clickhouse.Client) (*webhook.Dispatcher, error) {
-	return webhook.New(rt.cfg.Dispatcher, rt.cfg.Kafka, rt.webhooks, attemptLog{ch}, rt.log, rt.metrics)
+	d, err := webhook.New(rt.cfg.Dispatcher, rt.cfg.Kafka, rt.webhooks, attemptLog{ch}, rt.log, rt.metrics)
+	if err == nil && rt.webhookStore != nil {
+		d.OnDisable = rt.webhookStore.RecordDisabled
+	}
+	return d, err
 }
 
 // newEdge builds the edge server and its Kafka publisher.
