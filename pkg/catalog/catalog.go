@@ -160,7 +160,7 @@ func (c *Catalog) put(r *Resource) {
 	defer c.mu.Unlock()
 
 	if old, ok := c.byID[r.Ref.ID]; ok {
-		delete(c.byPath, pathKey(old.Ref.Domain, old.Ref.Key))
+		c.removePathLocked(old)
 	}
 	c.byID[r.Ref.ID] = r
 	c.byPath[pathKey(r.Ref.Domain, r.Ref.Key)] = r
@@ -172,8 +172,19 @@ func (c *Catalog) Delete(id string) {
 	defer c.mu.Unlock()
 
 	if old, ok := c.byID[id]; ok {
-		delete(c.byPath, pathKey(old.Ref.Domain, old.Ref.Key))
+		c.removePathLocked(old)
 		delete(c.byID, id)
+	}
+}
+
+// removePathLocked removes old's domain and key from the path index unless
+// another resource has taken them over. Change events of different
+// resources can arrive in any order, so a link may claim a key before the
+// link that had it moves away or is deleted.
+func (c *Catalog) removePathLocked(old *Resource) {
+	k := pathKey(old.Ref.Domain, old.Ref.Key)
+	if c.byPath[k] == old {
+		delete(c.byPath, k)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -188,20 +187,6 @@ func NewChangeEvent(action string, res *Resource, now time.Time) (ChangeEvent, e
 	return ev, nil
 }
 
-// List returns every resource, sorted by id. Resources are immutable, so
-// the caller may keep them.
-func (c *Catalog) List() []*Resource {
-	c.mu.RLock()
-	out := make([]*Resource, 0, len(c.byID))
-	for _, r := range c.byID {
-		out = append(out, r)
-	}
-	c.mu.RUnlock()
-
-	sort.Slice(out, func(i, j int) bool { return out[i].Ref.ID < out[j].Ref.ID })
-	return out
-}
-
 // FeedWriter writes records to the catalog change feed, as
 // *changefeed.Feed does.
 type FeedWriter interface {
@@ -214,7 +199,7 @@ type FeedWriter interface {
 // the number written.
 func (c *Catalog) PublishUnseen(ctx context.Context, feed FeedWriter, seen func(id string) bool, now time.Time) (int, error) {
 	n := 0
-	for _, res := range c.List() {
+	for _, res := range c.All() {
 		if seen(res.Ref.ID) {
 			continue
 		}

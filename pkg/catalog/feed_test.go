@@ -119,7 +119,7 @@ func TestPublishUnseenRoundTrips(t *testing.T) {
 	require.Equal(t, seed.Len()-1, n)
 	require.NotContains(t, rec.keys, skip)
 
-	for _, res := range seed.List() {
+	for _, res := range seed.All() {
 		if res.Ref.ID == skip {
 			continue
 		}
@@ -146,4 +146,25 @@ func TestNewChangeEventShape(t *testing.T) {
 	var data map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal(ev.Data, &data))
 	require.Contains(t, data, "qrcode", "QR code objects go under data.qrcode")
+}
+
+func TestApplyKeyTakenOverBeforeMove(t *testing.T) {
+	c := New()
+	require.NoError(t, c.Apply(linkEvent(EventLinkCreated, "oldKey", "https://example.com/a")))
+	other := ChangeEvent{ID: "evt_2", Event: EventLinkCreated, Data: json.RawMessage(`{"id":"l2","domain":"codeqr.link",` +
+		`"key":"oldKey","url":"https://example.com/b","projectId":"p1"}`)}
+
+	// l2 claims oldKey before the first link's move to newKey arrives.
+	require.NoError(t, c.Apply(other))
+	require.NoError(t, c.Apply(linkEvent(EventLinkUpdated, "newKey", "https://example.com/a")))
+
+	r, ok := c.Lookup("codeqr.link", "oldKey")
+	require.True(t, ok, "the move does not remove the key that l2 took over")
+	require.Equal(t, "l2", r.Ref.ID)
+	_, ok = c.Lookup("codeqr.link", "newKey")
+	require.True(t, ok)
+
+	require.NoError(t, c.Apply(linkEvent(EventLinkDeleted, "newKey", "https://example.com/a")))
+	_, ok = c.Lookup("codeqr.link", "oldKey")
+	require.True(t, ok, "deleting the first link leaves l2 in place")
 }
