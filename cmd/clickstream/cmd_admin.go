@@ -14,9 +14,9 @@ import (
 	"github.com/clickstream/clickstream/pkg/subscription"
 )
 
-// Waits for the change feeds at start. A stage that needs the feeds fails
-// after feedReadyTimeout; the edge serves from the seed file after
-// edgeFeedWait, because a redirect must not wait for Kafka.
+// Maximum waits for the change feeds at start. A stage that needs the
+// feeds fails after feedReadyTimeout. The edge serves from the seed file
+// after edgeFeedWait, because a redirect must not wait for Kafka.
 const (
 	feedReadyTimeout = time.Minute
 	edgeFeedWait     = 5 * time.Second

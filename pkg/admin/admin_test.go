@@ -482,11 +482,16 @@ func TestRotateWithoutGracePeriod(t *testing.T) {
 
 func TestRotateRejectsBadSecret(t *testing.T) {
 	env := newTestEnv(t, nil)
-	id := env.create(t, validCreate())["id"].(string)
-	status, body := env.call(t, http.MethodPost, "/v1/webhooks/"+id+"/rotate-secret", map[string]any{"secret": "whsec_short"})
-	require.Equal(t, http.StatusBadRequest, status)
-	field, _ := errorField(t, body)
-	require.Equal(t, "secret", field)
+	created := env.create(t, validCreate())
+	id := created["id"].(string)
+	for _, secret := range []string{"whsec_short", created["secret"].(string)} {
+		status, body := env.call(t, http.MethodPost, "/v1/webhooks/"+id+"/rotate-secret", map[string]any{"secret": secret})
+		require.Equal(t, http.StatusBadRequest, status)
+		field, _ := errorField(t, body)
+		require.Equal(t, "secret", field)
+	}
+	stored, _ := env.reg.Get(id)
+	require.Len(t, stored.Secrets, 1, "a rejected rotation changes nothing")
 }
 
 // fakeLog is a DeliveryLog that returns fixed attempts.

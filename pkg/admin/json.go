@@ -16,7 +16,8 @@ import (
 type apiError struct {
 	Status int `json:"-"`
 	// Field names the request field at fault in its JSON spelling, with
-	// an index for list elements (linkIds[2]); empty when no single field is.
+	// an index for list elements (linkIds[2]). It is empty when no single
+	// field is at fault.
 	Field   string `json:"field,omitempty"`
 	Message string `json:"message"`
 }

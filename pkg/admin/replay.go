@@ -25,8 +25,8 @@ type ReplayResult struct {
 	// Scanned is the number of failed-topic records read.
 	Scanned int `json:"scanned"`
 	// Truncated is true when admin.replayMaxEvents or admin.replayMaxScan
-	// stopped the scan, so the range may hold more failed deliveries;
-	// send another request with a later from to go on.
+	// stopped the scan, so the range may hold more failed deliveries.
+	// Send another request with a later from to go on.
 	Truncated bool `json:"truncated"`
 	// EventIDs are the ids of the replayed events.
 	EventIDs []string `json:"eventIds"`
@@ -34,8 +34,8 @@ type ReplayResult struct {
 
 // replayRequest is the body of POST /v1/webhooks/{id}/replay. The range
 // selects deliveries by the time they failed for good, which is the
-// timestamp of their record in the failed topic; from is inclusive and to
-// exclusive.
+// timestamp of their record in the failed topic. from is inclusive and to
+// is exclusive.
 type replayRequest struct {
 	From string `json:"from"`
 	To   string `json:"to"`
@@ -133,8 +133,9 @@ func (k *KafkaReplayer) Close() error {
 
 // Replay writes back the failed deliveries of webhookID whose failed-topic
 // records have timestamps in [from, to). Each event id is written once,
-// even when it failed several times in the range. It returns the result so
-// far with the error.
+// even when it failed several times in the range. After an error, some
+// deliveries may have been written already; repeating the request writes
+// them again with the same event ids.
 func (k *KafkaReplayer) Replay(ctx context.Context, webhookID string, from, to time.Time) (ReplayResult, error) {
 	res := ReplayResult{EventIDs: []string{}}
 	parts, err := k.partitions(ctx)

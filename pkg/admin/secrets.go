@@ -17,8 +17,8 @@ const (
 // RunSecretExpiry removes previous secrets whose grace period has passed,
 // checking at an interval of a quarter of admin.secretGracePeriod (at
 // least 100ms, at most a minute), until ctx ends. Only processes that run
-// it remove old secrets, so run it wherever the API runs; several
-// processes running it write the same change, which is harmless.
+// it remove old secrets, so run it wherever the API runs. Several
+// processes that run it write the same change, which is harmless.
 func (s *Server) RunSecretExpiry(ctx context.Context) {
 	interval := min(max(s.cfg.SecretGracePeriod/4, minExpiryInterval), maxExpiryInterval)
 	ticker := time.NewTicker(interval)

@@ -2,7 +2,7 @@
 // subscriptions: create, read, change, disable, enable and delete webhooks,
 // rotate their signing secrets, read their delivery log and replay failed
 // deliveries. Every change is written to the compacted webhooks topic,
-// which every worker and dispatcher follows; the API's own registry follows
+// which every worker and dispatcher follows. The API's own registry follows
 // it too, and a change is applied to it before the response is sent.
 //
 // Every request needs "Authorization: Bearer <token>" with one of

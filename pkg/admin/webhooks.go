@@ -325,6 +325,9 @@ func validateWebhook(hook subscription.Webhook) *apiError {
 	if len(hook.URL) > MaxURLLen {
 		return badRequest("url", "must be at most %d bytes, got %d", MaxURLLen, len(hook.URL))
 	}
+	if len(hook.Secrets) == 2 && hook.Secrets[0] == hook.Secrets[1] {
+		return badRequest("secret", "must differ from the secret it replaces")
+	}
 
 	lists := []struct {
 		field string

@@ -260,7 +260,8 @@ func (c *Consumer) follow(ctx context.Context, p partitionRange, started time.Ti
 		case ctx.Err() != nil:
 			return
 		case errors.Is(err, context.DeadlineExceeded) && !caughtUp:
-			c.log.Warn("no record arrived while behind the end offset at start; assuming compaction removed the last records",
+			c.log.Warn("no record arrived while behind the end offset at start; counting the partition as caught up, "+
+				"because compaction may have removed its last records",
 				zap.Int("partition", p.id), zap.Int64("endOffset", p.end), zap.Duration("waited", c.opts.CatchUpIdle))
 			caughtUp = true
 			c.partitionCaughtUp(p, started)

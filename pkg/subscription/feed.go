@@ -55,7 +55,7 @@ type FeedWriter interface {
 
 // Store reads webhooks from a registry that follows the webhooks change
 // feed and writes changes to that feed. Because FeedWriter returns only
-// after the registry applied the write, a read after a write sees it.
+// after the registry applied the write, a read after a write returns it.
 // It is safe for concurrent use.
 type Store struct {
 	reg  *Registry
