@@ -139,6 +139,7 @@ func newFixture(t *testing.T, kcfg kafka.Config) *fixture {
 	f.cfg.FlushInterval = 100 * time.Millisecond
 	f.cfg.RetryMin = 10 * time.Millisecond
 	f.cfg.RetryMax = 100 * time.Millisecond
+	f.cfg.ShutdownTimeout = 5 * time.Second
 
 	f.link = event.ResourceRef{Type: event.ResourceLink, ID: "link_1", ProjectID: "proj_1", Domain: "go.example", Key: "abc"}
 	f.other = event.ResourceRef{Type: event.ResourceLink, ID: "link_2", ProjectID: "proj_1", Domain: "go.example", Key: "other"}
@@ -204,7 +205,11 @@ func TestWorkerStoresMatchesAndDeadLetters(t *testing.T) {
 	produce(t, kcfg, mustJSON(t, human), mustJSON(t, repeat), mustJSON(t, bot), mustJSON(t, unsubscribed), malformed, mustJSON(t, after))
 	stop := f.start(t)
 	defer stop()
-	waitFor(t, "5 stored rows", func() bool { return f.store.count() == 5 })
+	waitFor(t, "5 stored rows and 1 dead letter", func() bool {
+		f.store.mu.Lock()
+		defer f.store.mu.Unlock()
+		return len(f.store.rows) == 5 && len(f.store.dead) == 1
+	})
 
 	f.store.mu.Lock()
 	require.True(t, f.store.rows[repeat.ClickID].Duplicate, "second visit within the window is a duplicate")
