@@ -22,56 +22,6 @@ type geoInfo struct {
 	Longitude float64
 }
 
-// cityRecord is the decode target for City databases. It names only the
-// fields geoInfo needs, so decoding skips the localized names of every
-// other language.
-type cityRecord struct {
-	Continent struct {
-		Code string `maxminddb:"code"`
-	} `maxminddb:"continent"`
-	Country struct {
-		ISOCode string `maxminddb:"iso_code"`
-	} `maxminddb:"country"`
-	RegisteredCountry struct {
-		ISOCode string `maxminddb:"iso_code"`
-	} `maxminddb:"registered_country"`
-	City struct {
-		Names struct {
-			English string `maxminddb:"en"`
-		} `maxminddb:"names"`
-	} `maxminddb:"city"`
-	Subdivisions []struct {
-		ISOCode string `maxminddb:"iso_code"`
-	} `maxminddb:"subdivisions"`
-	Location struct {
-		Latitude  *float64 `maxminddb:"latitude"`
-		Longitude *float64 `maxminddb:"longitude"`
-	} `maxminddb:"location"`
-}
-
-func (r *cityRecord) geoInfo() geoInfo {
-	g := geoInfo{
-		Continent: r.Continent.Code,
-		Country:   r.Country.ISOCode,
-		City:      r.City.Names.English,
-	}
-	// Networks that MaxMind cannot place in a country, such as some
-	// anycast and satellite ranges, carry only the registered country.
-	if g.Country == "" {
-		g.Country = r.RegisteredCountry.ISOCode
-	}
-	// Subdivisions go from largest to smallest; the first is the state or
-	// region ("ENG" in GB, "CA" in US).
-	if len(r.Subdivisions) > 0 {
-		g.Region = r.Subdivisions[0].ISOCode
-	}
-	if r.Location.Latitude != nil && r.Location.Longitude != nil {
-		g.Latitude = *r.Location.Latitude
-		g.Longitude = *r.Location.Longitude
-	}
-	return g
-}
-
 type asnRecord struct {
 	Number uint32 `maxminddb:"autonomous_system_number"`
 }
@@ -84,7 +34,8 @@ type geoDatabase struct {
 	name string
 	// configKey is the YAML key of the path, used in errors.
 	configKey string
-	// typeMarker must occur in the database type from the metadata.
+	// typeMarkers are substrings of which one must occur in the database
+	// type from the metadata.
 	typeMarkers []string
 	path        string
 	cacheSize   int
@@ -217,14 +168,15 @@ func (db *geoDatabase) city(addr netip.Addr) (info geoInfo, ok bool) {
 		return info, true
 	}
 
-	var record cityRecord
-	if err := result.Decode(&record); err != nil {
+	// decoded escapes to the heap through Decode's interface argument, so
+	// it is declared here, on the path that decodes, and not as the result.
+	decoded := new(geoInfo)
+	if err := result.Decode(decoded); err != nil {
 		db.checkLookupError(err, addr)
 		return geoInfo{}, false
 	}
-	info = record.geoInfo()
-	opened.records.Put(offset, info)
-	return info, true
+	opened.records.Put(offset, *decoded)
+	return *decoded, true
 }
 
 // asn returns the autonomous system number of addr, or 0 when unknown.

@@ -277,3 +277,5 @@ func metricValue(t testing.TB, m prometheus.Metric) float64 {
 	}
 	return out.Counter.GetValue()
 }
+
+func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }

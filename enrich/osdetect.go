@@ -207,14 +207,43 @@ func detectOS(found *foundSubstrings, t *uaTokens) (name, version string) {
 }
 
 func offerOS(m *osMatch, tok *uaToken, tokens []uaToken) {
-	item := tok.name
-	if !tok.comment {
-		if name, ok := osByBrowser[item]; ok {
-			m.offer(name, "", 75)
-		}
+	offerOSByPrefix(m, tok.name, tok.version)
+	if tok.comment {
+		offerCommentOS(m, tok, tokens)
+	} else {
+		offerProductOS(m, tok, tokens)
 	}
-	offerOSByPrefix(m, item, tok.version)
+}
 
+// offerProductOS handles the product tokens that name an operating system:
+// "Android" and "iOS/10_1" of app user agents, Dalvik and Darwin of Android
+// and Apple HTTP clients, and "Linux" of devices such as Sonos speakers.
+func offerProductOS(m *osMatch, tok *uaToken, tokens []uaToken) {
+	item := tok.name
+	if name, ok := osByBrowser[item]; ok {
+		m.offer(name, "", 75)
+	}
+
+	switch {
+	case hasPrefixFold(item, "iphone"), hasPrefixFold(item, "ipad"), hasPrefixFold(item, "ipod"):
+		m.offer(osIOS, "", 79)
+	case hasPrefixFold(item, "ios"), hasPrefixFold(item, "ipados"):
+		m.offer(osIOS, appleVersion(nonEmpty(tok.version, afterWord(item))), 79)
+	case hasPrefixFold(item, "android"):
+		m.offer(osAndroid, androidVersion(item, tok.version), 80)
+	case item == "Dalvik":
+		m.offer(osAndroid, "", 70)
+	case strings.EqualFold(item, "Darwin"):
+		m.offer(darwinOS(tokens), "", 65)
+	case hasPrefixFold(item, "linux"):
+		m.offer(osLinux, "", 40)
+	}
+}
+
+// offerCommentOS handles comment items such as "Windows NT 10.0",
+// "CPU iPhone OS 17_5 like Mac OS X" or "Android 14".
+func offerCommentOS(m *osMatch, tok *uaToken, tokens []uaToken) {
+	item := tok.name
 	switch {
 	case hasPrefixFold(item, "cpu iphone os "), hasPrefixFold(item, "cpu os "), hasPrefixFold(item, "iphone os "):
 		m.offer(osIOS, appleVersion(item), 80)
@@ -226,16 +255,12 @@ func offerOS(m *osMatch, tok *uaToken, tokens []uaToken) {
 		m.offer(osAndroid, androidVersion(item, tok.version), 80)
 	case hasPrefixFold(item, "adr "):
 		m.offer(osAndroid, afterWord(item), 78)
-	case item == "Dalvik":
-		m.offer(osAndroid, "", 70)
 	case hasPrefixFold(item, "cros "):
 		m.offer(osChromiumOS, lastWord(item), 90)
 	case strings.Contains(item, "Mac OS X"), strings.Contains(item, "Mac OS "):
 		m.offer(osMacOS, macVersion(item), 70)
 	case item == "Macintosh", item == "Mac_PowerPC", item == "Mac_PPC", item == "Mac OS", item == "macOS":
 		m.offer(osMacOS, "", 69)
-	case strings.EqualFold(item, "Darwin") && !tok.comment:
-		m.offer(darwinOS(tokens), "", 65)
 	case hasPrefixFold(item, "os=windows"):
 		m.offer(osWindows, windowsVersions[afterPrefixWords(item, 2)], 60)
 	case hasPrefixFold(item, "os=mac"):
@@ -247,12 +272,12 @@ func offerOS(m *osMatch, tok *uaToken, tokens []uaToken) {
 		m.offer(osWindows, windowsVersions[afterPrefixWords(item, 2)], 60)
 	case hasPrefixFold(item, "windows"), hasPrefixFold(item, "win9"), hasPrefixFold(item, "winnt"), item == "Win32", item == "Win64":
 		m.offer(osWindows, legacyWindowsVersion(item), 59)
-	case hasPrefixFold(item, "linux"), hasPrefixFold(item, "x11; linux"):
+	case hasPrefixFold(item, "linux"):
 		m.offer(osLinux, "", 40)
-	case tok.comment && (item == "Mobile" || item == "Tablet") && isGeckoOnly(tokens):
+	case (item == "Mobile" || item == "Tablet") && isGeckoOnly(tokens):
 		// Firefox OS: "Mozilla/5.0 (Mobile; rv:48.0) Gecko/48.0 Firefox/48.0".
 		m.offer(osFirefoxOS, "", 30)
-	case tok.comment && strings.EqualFold(item, "darwin"):
+	case strings.EqualFold(item, "darwin"):
 		m.offer(osMacOS, "", 40)
 	}
 }
