@@ -331,7 +331,6 @@ var emailScannerHosts = []string{
 	"safelinks.protection.outlook.com",
 	"urldefense.proofpoint.com",
 	"urldefense.com",
-	".mimecast.com",
 	".mimecastprotect.com",
 	"linkprotect.cudasvc.com",
 	"secure-web.cisco.com",
@@ -344,8 +343,12 @@ var emailScannerHosts = []string{
 }
 
 // isEmailScannerHost reports whether a referer host belongs to an e-mail
-// link scanner.
+// link scanner. Mimecast rewrites links to regional hosts such as
+// protect-eu.mimecast.com, while its other subdomains serve people.
 func isEmailScannerHost(host string) bool {
+	if strings.HasPrefix(host, "protect") && strings.HasSuffix(host, ".mimecast.com") {
+		return true
+	}
 	for _, h := range emailScannerHosts {
 		if h[0] == '.' && strings.HasSuffix(host, h) || host == h {
 			return true

@@ -48,7 +48,7 @@ var deviceMarkers = []struct {
 	{"tv safari", deviceSmartTV},
 	{"philipstv", deviceSmartTV},
 	{"viera", deviceSmartTV},
-	{"aquos", deviceSmartTV},
+	{"aquosbrowser", deviceSmartTV},
 	{"tsbrowser", deviceSmartTV},
 	{"inettvbrowser", deviceSmartTV},
 	{"sonydtv", deviceSmartTV},

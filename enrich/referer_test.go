@@ -46,7 +46,7 @@ func TestEmailScannerHosts(t *testing.T) {
 	} {
 		require.True(t, isEmailScannerHost(host), host)
 	}
-	for _, host := range []string{"outlook.com", "google.com", "notmimecast.com", "proofpoint.com"} {
+	for _, host := range []string{"outlook.com", "google.com", "notmimecast.com", "community.mimecast.com", "proofpoint.com"} {
 		require.False(t, isEmailScannerHost(host), host)
 	}
 }
