@@ -35,6 +35,7 @@ func commands() []command {
 		{"replay", "send the requests of a combined-format access log to an edge", runReplay},
 		{"receiver", "run a webhook receiver that verifies signatures, for testing", runReceiver},
 		{"summary", "print what ClickHouse holds: rows, bots, top countries, devices, browsers, referers", runSummary},
+		{"reconcile", "compare hits produced to Kafka with ClickHouse per minute and project, exit 1 on a gap", runReconcile},
 		{"accuracy", "measure enrichment accuracy on the corpora under testdata/", runAccuracy},
 	}
 }
