@@ -4,7 +4,7 @@ GO ?= go
 BIN := bin/clickstream
 LOG ?= testdata/logs/apache_logs
 
-.PHONY: all build run test test-unit test-integration services services-down accuracy bench fuzz vet clean
+.PHONY: all build run test test-unit test-integration faults services services-down accuracy bench fuzz vet clean
 
 all: build
 
@@ -30,6 +30,13 @@ test-unit:
 
 test-integration: services
 	$(GO) test -tags integration -count=1 -p 1 -timeout 30m ./...
+
+## faults: only the fault tests of cmd/clickstream, which test-integration
+## runs too. They stop and start Kafka and ClickHouse with the deploy
+## scripts, so on a shared machine point them at a second set of services
+## (DEPLOY_VAR_DIR and the port variables of deploy/README.md).
+faults: services
+	$(GO) test -tags integration -count=1 -p 1 -timeout 20m -v -run '^(TestFault|TestReconcile)' ./cmd/clickstream
 
 services:
 	deploy/services.sh up
