@@ -19,6 +19,11 @@ type Config struct {
 	// QueueSize is the maximum number of deliveries waiting for one
 	// webhook. Further deliveries go to the retry topics. Default 1000.
 	QueueSize int `yaml:"queueSize"`
+	// QueueFullWait is how long a consumer waits for a slot in a webhook's
+	// full queue before it defers the delivery. A wait that times out marks
+	// the webhook congested for 5 s, during which deliveries to it are
+	// deferred without waiting. 0 defers at once. Default 100ms.
+	QueueFullWait time.Duration `yaml:"queueFullWait"`
 	// MaxQueued is the maximum number of deliveries waiting across all
 	// webhooks, which bounds the payload memory. Default 50000.
 	MaxQueued int `yaml:"maxQueued"`
@@ -78,6 +83,7 @@ func DefaultConfig() Config {
 		Group:                  "webhook-dispatcher",
 		PerEndpointConcurrency: 8,
 		QueueSize:              1000,
+		QueueFullWait:          100 * time.Millisecond,
 		MaxQueued:              50000,
 		MaxQueueWait:           5 * time.Second,
 		MaxUncommitted:         200000,
@@ -110,6 +116,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("dispatcher.perEndpointConcurrency: must be 1 to 1000, got %d", c.PerEndpointConcurrency)
 	case c.QueueSize < 1:
 		return fmt.Errorf("dispatcher.queueSize: must be at least 1, got %d", c.QueueSize)
+	case c.QueueFullWait < 0 || c.QueueFullWait > time.Second:
+		return fmt.Errorf("dispatcher.queueFullWait: must be 0 to 1s, got %s", c.QueueFullWait)
 	case c.MaxQueued < c.QueueSize:
 		return fmt.Errorf("dispatcher.maxQueued: must be at least dispatcher.queueSize (%d), got %d", c.QueueSize, c.MaxQueued)
 	case c.MaxQueueWait <= 0:

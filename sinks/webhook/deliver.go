@@ -23,12 +23,12 @@ var (
 )
 
 // dispatch queues j for its webhook, or defers it to a retry topic when the
-// queue is full. A delivery for a deleted or disabled webhook is dropped.
+// queue stays full (see queues.push). A delivery for a deleted or disabled webhook is dropped.
 func (d *Dispatcher) dispatch(j *job) {
 	if _, ok := d.lookup(j); !ok {
 		return
 	}
-	if !d.queues.push(j) {
+	if !d.queues.push(j, d.cfg.QueueFullWait) {
 		d.deferJob(j)
 	}
 }

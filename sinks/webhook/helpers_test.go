@@ -56,12 +56,13 @@ func (b *memBroker) topic(name string) *memTopic {
 func (b *memBroker) WriteMessages(_ context.Context, msgs ...kafkago.Message) error {
 	for _, m := range msgs {
 		t := b.topic(m.Topic)
+		// The send stays under the lock so that offsets reach the channel in order.
 		b.mu.Lock()
 		m.Partition, m.Offset = 0, t.next
 		t.next++
 		t.written = append(t.written, m)
-		b.mu.Unlock()
 		t.ch <- m
+		b.mu.Unlock()
 	}
 	return nil
 }

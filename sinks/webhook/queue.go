@@ -25,6 +25,12 @@ type endpointQueue struct {
 	head  int
 	// workers is the number of goroutines sending for this webhook.
 	workers int
+	// congestedUntil is set when push waited QueueFullWait in vain; until
+	// then push defers at once instead of waiting again.
+	congestedUntil time.Time
+	// space receives a token whenever a worker takes a job, to wake a
+	// consumer waiting in push.
+	space chan struct{}
 }
 
 func (q *endpointQueue) len() int { return len(q.items) - q.head }
@@ -77,24 +83,73 @@ func newQueues(cfg Config, m *metrics, work func(string)) *queues {
 	}
 }
 
+// congestionCooldown is how long push defers at once after a wait for a
+// slot in a webhook's full queue timed out. A stalled endpoint thus costs a
+// consumer one wait of QueueFullWait per cooldown, 2% of its time with the
+// default 100 ms.
+const congestionCooldown = 5 * time.Second
+
 // push queues j for its webhook and starts a worker when fewer than the
-// concurrency limit run. It returns false, without queueing, when the
-// webhook's queue or all queues together are full, or after stop.
-func (qs *queues) push(j *job) bool {
+// concurrency limit run. When the webhook's queue is full, push waits up to
+// wait for a worker to free a slot, so a burst to an endpoint that keeps up
+// stays in memory. If no slot frees in time, the webhook counts as
+// congested for congestionCooldown and push returns at once meanwhile.
+// It returns false, without queueing, when no slot was found, all queues
+// together are full, or after stop.
+//
+// NOTE: an endpoint that frees a slot within wait but cannot keep up with
+// its traffic slows the caller down to its own pace while its queue is
+// full. Only endpoints slower than that are isolated by deferral.
+func (qs *queues) push(j *job, wait time.Duration) bool {
+	queued, space := qs.tryPush(j, wait)
+	if queued || space == nil {
+		return queued
+	}
+
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		select {
+		case <-space:
+		case <-timer.C:
+			qs.markCongested(j.delivery.WebhookID)
+			return false
+		}
+		if queued, space = qs.tryPush(j, wait); queued || space == nil {
+			return queued
+		}
+	}
+}
+
+func (qs *queues) markCongested(webhookID string) {
+	qs.mu.Lock()
+	defer qs.mu.Unlock()
+	if q := qs.byWebhook[webhookID]; q != nil {
+		q.congestedUntil = time.Now().Add(congestionCooldown)
+	}
+}
+
+// tryPush queues j if there is room. Otherwise it returns the channel to
+// wait on for a slot, or nil when waiting is pointless.
+func (qs *queues) tryPush(j *job, wait time.Duration) (bool, <-chan struct{}) {
 	id := j.delivery.WebhookID
 	qs.mu.Lock()
 	if qs.stopped || qs.total >= qs.maxQueued {
 		qs.mu.Unlock()
-		return false
+		return false, nil
 	}
 	q := qs.byWebhook[id]
 	if q == nil {
-		q = &endpointQueue{}
+		q = &endpointQueue{space: make(chan struct{}, 1)}
 		qs.byWebhook[id] = q
 	}
 	if q.len() >= qs.queueSize {
+		draining := wait > 0 && time.Now().After(q.congestedUntil)
 		qs.mu.Unlock()
-		return false
+		if draining {
+			return false, q.space
+		}
+		return false, nil
 	}
 
 	j.enqueued = time.Now()
@@ -114,7 +169,7 @@ func (qs *queues) push(j *job) bool {
 			qs.work(id)
 		}()
 	}
-	return true
+	return true, nil
 }
 
 // next returns the webhook's next job, or nil when its queue is empty or
@@ -133,6 +188,10 @@ func (qs *queues) next(webhookID string) *job {
 	}
 	qs.total--
 	qs.metrics.queued.Dec()
+	select {
+	case q.space <- struct{}{}:
+	default:
+	}
 	return q.pop()
 }
 
