@@ -1,0 +1,37 @@
+//go:build integration
+
+package webhook
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clickstream/clickstream/pkg/kafka"
+)
+
+// brokerConfig returns a config for the broker named by
+// CLICKSTREAM_TEST_KAFKA_BROKERS (default 127.0.0.1:9092) with a
+// webhook-events topic unique to the test.
+func brokerConfig(t *testing.T) kafka.Config {
+	t.Helper()
+	brokers := os.Getenv("CLICKSTREAM_TEST_KAFKA_BROKERS")
+	if brokers == "" {
+		brokers = "127.0.0.1:9092"
+	}
+	kcfg := kafka.DefaultConfig()
+	kcfg.Brokers = strings.Split(brokers, ",")
+	kcfg.Partitions = 2
+	kcfg.Topics.WebhookEvents = fmt.Sprintf("webhook-events-%s-%d", strings.ToLower(t.Name()), time.Now().UnixNano())
+	return kcfg
+}
+
+func TestIntegrationRetryThenSuccess(t *testing.T) {
+	testRetryThenSuccess(t, brokerConfig(t))
+}
+
+func TestIntegrationRestartRedelivers(t *testing.T) {
+	testRestartRedelivers(t, brokerConfig(t))
+}

@@ -1,0 +1,173 @@
+package webhook
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/clickstream/clickstream/pkg/event"
+	"github.com/clickstream/clickstream/pkg/kafka"
+	"github.com/clickstream/clickstream/pkg/subscription"
+)
+
+// kafkaWait bounds waits on a broker: kafka-go needs a few seconds to join
+// a consumer group.
+const kafkaWait = 60 * time.Second
+
+// startKfake starts an in-process Kafka-protocol broker and returns a
+// config for it.
+func startKfake(t testing.TB) kafka.Config {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+
+	kcfg := kafka.DefaultConfig()
+	kcfg.Brokers = c.ListenAddrs()
+	kcfg.Partitions = 2
+	return kcfg
+}
+
+// runDispatcher starts a dispatcher on kcfg and returns a function that
+// stops it and waits for Run to return.
+func runDispatcher(t testing.TB, cfg Config, kcfg kafka.Config, reg *subscription.Registry) (*Dispatcher, func()) {
+	t.Helper()
+	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
+	d, err := New(cfg, kcfg, reg, &MemoryRecorder{}, log, prometheus.NewRegistry())
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	return d, func() {
+		cancel()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(kafkaWait):
+			t.Fatal("Run did not return after cancel")
+		}
+	}
+}
+
+// publishDeliveries writes deliveries to the webhook-events topic of kcfg.
+func publishDeliveries(t testing.TB, kcfg kafka.Config, dels ...event.Delivery) {
+	t.Helper()
+	require.NoError(t, kafka.EnsureTopics(context.Background(), kcfg, kafka.TopicSpec{Name: kcfg.Topics.WebhookEvents}))
+	w := kafka.NewWriter(kcfg, kcfg.Topics.WebhookEvents, kafka.WriterOptions{}, zap.NewNop())
+	defer w.Close()
+
+	msgs := make([]kafkago.Message, len(dels))
+	for i, d := range dels {
+		msgs[i] = encodeDelivery(t, d)
+		msgs[i].Topic = ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), kafkaWait)
+	defer cancel()
+	require.NoError(t, w.WriteMessages(ctx, msgs...))
+}
+
+func TestKafkaRetryThenSuccess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("joins consumer groups on an embedded broker")
+	}
+	kcfg := startKfake(t)
+	testRetryThenSuccess(t, kcfg)
+}
+
+func TestKafkaRestartRedelivers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("joins consumer groups on an embedded broker")
+	}
+	kcfg := startKfake(t)
+	testRestartRedelivers(t, kcfg)
+}
+
+// testRetryThenSuccess sends one delivery to an endpoint that fails twice
+// and checks that the third attempt, read back from the retry topics,
+// carries the same event id and body.
+func testRetryThenSuccess(t *testing.T, kcfg kafka.Config) {
+	rv := &receiver{respond: func(n int, _ *http.Request) int {
+		if n < 2 {
+			return http.StatusInternalServerError
+		}
+		return http.StatusOK
+	}}
+	srv := httptest.NewServer(rv)
+	defer srv.Close()
+	reg := subscription.NewRegistry()
+	w := testWebhook(t, reg, "wh_retry", srv.URL)
+
+	cfg := testConfig()
+	cfg.Group = "retry-" + kcfg.Topics.WebhookEvents
+	cfg.RetrySchedule = []time.Duration{200 * time.Millisecond, 200 * time.Millisecond}
+	_, stop := runDispatcher(t, cfg, kcfg, reg)
+	defer stop()
+
+	del := testDelivery(w.ID, 7)
+	publishDeliveries(t, kcfg, del)
+
+	require.Eventually(t, func() bool { return rv.count() >= 3 }, kafkaWait, 20*time.Millisecond)
+	reqs := rv.received()
+	for i, r := range reqs[:3] {
+		assert.Equal(t, del.EventID, r.header.Get(HeaderWebhookID), "attempt %d", i+1)
+		assert.JSONEq(t, string(del.Payload), string(r.body), "attempt %d", i+1)
+		assert.NoError(t, VerifyStandard(r.header, r.body, w.Secrets, time.Now(), DefaultTolerance), "attempt %d", i+1)
+	}
+	assert.GreaterOrEqual(t, reqs[1].at.Sub(reqs[0].at), 200*time.Millisecond)
+}
+
+// testRestartRedelivers stops a dispatcher while a request hangs and
+// checks that a second dispatcher in the same group sends the same event.
+func testRestartRedelivers(t *testing.T, kcfg kafka.Config) {
+	var mu sync.Mutex
+	hang := true
+	release := make(chan struct{})
+	rv := &receiver{respond: func(_ int, _ *http.Request) int {
+		mu.Lock()
+		h := hang
+		mu.Unlock()
+		if h {
+			<-release
+		}
+		return http.StatusOK
+	}}
+	srv := httptest.NewServer(rv)
+	defer srv.Close()
+	defer close(release)
+	reg := subscription.NewRegistry()
+	w := testWebhook(t, reg, "wh_restart", srv.URL)
+
+	cfg := testConfig()
+	cfg.Group = "restart-" + kcfg.Topics.WebhookEvents
+	cfg.DrainTimeout = 200 * time.Millisecond
+	_, stop := runDispatcher(t, cfg, kcfg, reg)
+
+	del := testDelivery(w.ID, 9)
+	publishDeliveries(t, kcfg, del)
+	require.Eventually(t, func() bool { return rv.count() == 1 }, kafkaWait, 20*time.Millisecond)
+	stop() // the hanging request is canceled and its offset stays uncommitted
+
+	mu.Lock()
+	hang = false
+	mu.Unlock()
+	_, stop = runDispatcher(t, cfg, kcfg, reg)
+	defer stop()
+
+	require.Eventually(t, func() bool { return rv.count() >= 2 }, kafkaWait, 20*time.Millisecond)
+	reqs := rv.received()
+	assert.Equal(t, del.EventID, reqs[1].header.Get(HeaderWebhookID))
+	assert.Equal(t, reqs[0].header.Get(HeaderWebhookID), reqs[1].header.Get(HeaderWebhookID))
+	assert.Equal(t, string(reqs[0].body), string(reqs[1].body))
+}
