@@ -18,7 +18,7 @@ import (
 
 // BenchmarkDispatcherDeliver measures deliveries per second from the
 // in-memory broker through decoding, the per-webhook queues, signing and
-// the HTTP client to an httptest receiver that answers 200 at once. The
+// the HTTP client to an httptest receiver that responds 200 at once. The
 // deliveries are spread over 8 webhooks with the default concurrency of 8
 // requests each. The receiver runs in the same process and competes for
 // the same CPUs.

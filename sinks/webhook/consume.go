@@ -15,9 +15,10 @@ import (
 const fetchErrorPause = time.Second
 
 // consume fetches c's records and dispatches them until ctx ends. A retry
-// topic's consumer first waits until the record's NotBefore; later records
-// of the same topic were written later with the same delay, so they are not
-// due sooner by more than the jitter. NotBefore is ignored on webhook-events.
+// topic's consumer first waits until the record's NotBefore. Waiting at the
+// head is safe because later records of the topic were written later with
+// the same delay, so none is due sooner by more than the jitter.
+// NotBefore is ignored on webhook-events.
 func (d *Dispatcher) consume(ctx context.Context, c *consumer) {
 	for {
 		msg, err := c.reader.FetchMessage(ctx)

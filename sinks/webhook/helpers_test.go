@@ -230,7 +230,7 @@ func metricValue(t testing.TB, m prometheus.Metric) float64 {
 	return out.Gauge.GetValue()
 }
 
-// receiver is an httptest handler that records requests and answers with
+// receiver is an httptest handler that records requests and responds with
 // the status its respond function returns.
 type receiver struct {
 	mu       sync.Mutex

@@ -27,7 +27,7 @@ func TestDispatcherIsolation(t *testing.T) {
 	}
 
 	var fastHits atomic.Int64
-	// The fast endpoint answers after 5 ms, like a receiver across a
+	// The fast endpoint responds after 5 ms, like a receiver across a
 	// network, so its rate is bound by its latency and not by the CPU this
 	// test shares with the dispatcher.
 	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

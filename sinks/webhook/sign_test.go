@@ -67,7 +67,7 @@ func TestSignatureHeadersRotation(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{wantNewer, wantOlder}, sigs)
 
-	// A receiver that knows only one of the two secrets accepts the request.
+	// A receiver that has only one of the two secrets accepts the request.
 	assert.NoError(t, VerifyStandard(h, body, []string{newer}, now, DefaultTolerance))
 	assert.NoError(t, VerifyStandard(h, body, []string{older}, now, DefaultTolerance))
 	assert.ErrorIs(t, VerifyStandard(h, body, []string{subscription.NewSecret()}, now, DefaultTolerance), ErrInvalidSignature)

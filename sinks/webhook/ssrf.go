@@ -7,10 +7,10 @@ import (
 )
 
 // deniedPrefixes are the address ranges a webhook may not reach unless the
-// allow-list names them: loopback, private, link-local, shared (CGNAT),
-// multicast, unspecified and the special-purpose ranges of the IANA IPv4 and
-// IPv6 Special-Purpose Address Registries (RFC 6890) that are not globally
-// reachable, such as benchmarking and documentation.
+// allow-list names them. They are loopback, private, link-local, shared
+// (CGNAT), multicast and unspecified addresses, and the ranges of the IANA
+// IPv4 and IPv6 Special-Purpose Address Registries (RFC 6890) that are not
+// globally reachable, such as benchmarking and documentation.
 var deniedPrefixes = mustPrefixes(
 	// IPv4.
 	"0.0.0.0/8",       // "this network", includes the unspecified address
