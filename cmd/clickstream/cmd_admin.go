@@ -16,7 +16,8 @@ import (
 
 // Maximum waits for the change feeds at start. A stage that needs the
 // feeds fails after feedReadyTimeout. The edge serves from the seed file
-// after edgeFeedWait, because a redirect must not wait for Kafka.
+// after edgeFeedWait, or as soon as Kafka proves unreachable, because a
+// redirect must not wait for Kafka.
 const (
 	feedReadyTimeout = time.Minute
 	edgeFeedWait     = 5 * time.Second
@@ -136,8 +137,8 @@ func (rt *runtime) followFeeds(ctx context.Context, sel feedSelection) (stop fun
 }
 
 // waitFeeds waits until every feed has caught up. When required is false
-// it gives up after edgeFeedWait with a warning, and the feeds catch up in
-// the background.
+// it gives up after edgeFeedWait, or at once when Kafka cannot be reached,
+// with a warning, and the feeds catch up in the background.
 func (rt *runtime) waitFeeds(ctx context.Context, feeds []*changefeed.Feed, required bool) error {
 	timeout := feedReadyTimeout
 	if !required {
@@ -147,18 +148,33 @@ func (rt *runtime) waitFeeds(ctx context.Context, feeds []*changefeed.Feed, requ
 	defer cancel()
 
 	for _, f := range feeds {
+		if !required {
+			stopOnLookupFailure(waitCtx, cancel, f.Consumer())
+		}
 		err := f.WaitReady(waitCtx)
 		switch {
 		case err == nil:
 		case required || ctx.Err() != nil:
 			return err
 		default:
-			rt.log.Warn("change feeds not caught up yet; serving from the seed files while they catch up", zap.Duration("waited", timeout), zap.Error(err))
+			rt.log.Warn("change feeds not caught up; serving from the seed files while they catch up in the background", zap.Error(err))
 			return nil
 		}
 	}
 	rt.log.Info("change feeds caught up", zap.Int("resources", rt.catalog.Len()), zap.Int("webhooks", len(rt.webhooks.List(""))))
 	return nil
+}
+
+// stopOnLookupFailure calls cancel when c fails to look up its topic,
+// until ctx ends.
+func stopOnLookupFailure(ctx context.Context, cancel context.CancelFunc, c *changefeed.Consumer) {
+	go func() {
+		select {
+		case <-c.LookupFailed():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 }
 
 // publishSeeds writes the seed webhooks and resources that the feeds have

@@ -153,6 +153,11 @@ func TestConsumerWaitsForTopic(t *testing.T) {
 		t.Fatal("ready before the topic exists")
 	case <-time.After(300 * time.Millisecond):
 	}
+	select {
+	case <-c.LookupFailed():
+	default:
+		t.Fatal("LookupFailed not closed while the topic is missing")
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -213,4 +218,26 @@ func TestFeedPutWaitsForReady(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	require.ErrorIs(t, f.Put(ctx, "k", []byte("v")), context.DeadlineExceeded, "Put needs Run")
+}
+
+func TestConsumerReportsUnreachableBroker(t *testing.T) {
+	kcfg := kafka.DefaultConfig()
+	kcfg.Brokers = []string{"127.0.0.1:1"}
+	kcfg.DialTimeout = time.Second
+	c := NewConsumer(kcfg, "feed", newState().apply, ConsumerOptions{}, zaptest.NewLogger(t))
+	run(t, c.Run)
+
+	select {
+	case <-c.LookupFailed():
+	case <-time.After(5 * time.Second):
+		t.Fatal("LookupFailed not closed while no broker listens")
+	}
+	require.Never(t, func() bool {
+		select {
+		case <-c.Ready():
+			return true
+		default:
+			return false
+		}
+	}, 300*time.Millisecond, 50*time.Millisecond, "not ready without a broker")
 }

@@ -83,9 +83,13 @@ type Consumer struct {
 	// ApplyFunc needs no locking of its own.
 	applyMu sync.Mutex
 	ready   chan struct{}
-	pending atomic.Int64
-	applied atomic.Int64
-	failed  atomic.Int64
+	// lookupFailed is closed when the first attempt to look up the
+	// topic's partitions fails.
+	lookupFailed     chan struct{}
+	lookupFailedOnce sync.Once
+	pending          atomic.Int64
+	applied          atomic.Int64
+	failed           atomic.Int64
 }
 
 // NewConsumer returns a consumer that applies the records of topic with
@@ -102,6 +106,8 @@ func NewConsumer(kcfg kafka.Config, topic string, apply ApplyFunc, opts Consumer
 		opts:  opts,
 		log:   log.Named("changefeed").With(zap.String("topic", topic)),
 		ready: make(chan struct{}),
+
+		lookupFailed: make(chan struct{}),
 	}
 }
 
@@ -149,6 +155,13 @@ func (c *Consumer) Ready() <-chan struct{} {
 	return c.ready
 }
 
+// LookupFailed returns a channel that is closed when an attempt to look up
+// the topic's partitions has failed, which happens while the broker is
+// unreachable or the topic is missing. Run keeps retrying.
+func (c *Consumer) LookupFailed() <-chan struct{} {
+	return c.lookupFailed
+}
+
 // Applied returns the number of records applied without error.
 func (c *Consumer) Applied() int64 {
 	return c.applied.Load()
@@ -170,6 +183,7 @@ func (c *Consumer) lookupPartitions(ctx context.Context) ([]partitionRange, erro
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		c.lookupFailedOnce.Do(func() { close(c.lookupFailed) })
 		// Log the first failure and then every 30th, about every 30 s.
 		if attempt%30 == 1 {
 			c.log.Warn("looking up the change feed's partitions failed; retrying", zap.Int("attempt", attempt), zap.Error(err))

@@ -68,7 +68,7 @@ func (p *Producer) Put(ctx context.Context, key string, value []byte) error {
 	if len(value) == 0 {
 		return fmt.Errorf("writing key %q to %s: %w", key, p.topic, ErrEmptyValue)
 	}
-	if err := p.w.WriteMessages(ctx, kafkago.Message{Key: []byte(key), Value: value}); err != nil {
+	if err := p.write(ctx, kafkago.Message{Key: []byte(key), Value: value}); err != nil {
 		return fmt.Errorf("writing key %q to %s: %w", key, p.topic, err)
 	}
 	return nil
@@ -80,10 +80,48 @@ func (p *Producer) Delete(ctx context.Context, key string) error {
 	if key == "" {
 		return fmt.Errorf("deleting from %s: %w", p.topic, ErrEmptyKey)
 	}
-	if err := p.w.WriteMessages(ctx, kafkago.Message{Key: []byte(key), Value: nil}); err != nil {
+	if err := p.write(ctx, kafkago.Message{Key: []byte(key), Value: nil}); err != nil {
 		return fmt.Errorf("writing a tombstone for key %q to %s: %w", key, p.topic, err)
 	}
 	return nil
+}
+
+// Retry bounds of write: about 10 s in all, longer than the 6 s for which
+// kafka-go's Transport caches topic metadata by default.
+const (
+	writeAttempts     = 8
+	writeFirstBackoff = 250 * time.Millisecond
+	writeMaxBackoff   = 2 * time.Second
+)
+
+// write writes msg, retrying errors that Kafka marks temporary, such as
+// an unknown topic or a missing leader right after the topic was created.
+// kafka-go's writer does not retry its metadata lookup on its own.
+func (p *Producer) write(ctx context.Context, msg kafkago.Message) error {
+	backoff := writeFirstBackoff
+	for attempt := 1; ; attempt++ {
+		err := p.w.WriteMessages(ctx, msg)
+		if err == nil || attempt == writeAttempts || !temporary(err) {
+			return err
+		}
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return err
+		}
+		backoff = min(2*backoff, writeMaxBackoff)
+	}
+}
+
+// temporary reports whether err is a Kafka error code that Kafka marks
+// retriable, also inside the WriteErrors of a one-message write.
+func temporary(err error) bool {
+	var writeErrs kafkago.WriteErrors
+	if errors.As(err, &writeErrs) && len(writeErrs) == 1 {
+		err = writeErrs[0]
+	}
+	var kerr kafkago.Error
+	return errors.As(err, &kerr) && kerr.Temporary()
 }
 
 // Close flushes and closes the writer.
