@@ -39,8 +39,8 @@ const (
 	// Webhooks senders retry every non-2xx response, because receivers often
 	// return 4xx while being deployed or reconfigured.
 	OutcomeRejected
-	// OutcomeGone is a 410 response: the receiver asks never to be called
-	// again, so the dispatcher disables the webhook.
+	// OutcomeGone is a 410 response, by which the receiver requests no
+	// further deliveries, so the dispatcher disables the webhook.
 	OutcomeGone
 	// OutcomeRefused is a request that was never sent: the SSRF guard
 	// rejected every address of the host, or the URL is invalid. Retrying

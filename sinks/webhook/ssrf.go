@@ -44,8 +44,8 @@ var deniedPrefixes = mustPrefixes(
 
 // metadataAddrs are cloud instance metadata endpoints (AWS, GCP, Azure and
 // others on 169.254.169.254, AWS's IPv6 endpoint on fd00:ec2::254). They are
-// refused even when the allow-list covers them, because they hand out
-// credentials to whoever can reach them.
+// rejected even when the allow-list covers them, because they hand out
+// credentials to any client that reaches them.
 var metadataAddrs = []netip.Addr{
 	netip.MustParseAddr("169.254.169.254"),
 	netip.MustParseAddr("fd00:ec2::254"),
