@@ -69,6 +69,11 @@ func (t *commitTracker) add(ctx context.Context, partition int, offset int64) (t
 	if offset <= w.lastFetched {
 		// The reader went back, so the records in the window will be
 		// fetched again: stop tracking them and free their slots.
+		//
+		// NOTE: kafka-go does not report revoked partitions, so a partition
+		// moved to another consumer keeps its window here and a later
+		// commit for it may move that consumer's offset back. That only
+		// causes repeats, which receivers drop by event id.
 		t.release(len(w.entries) - w.head)
 		w.entries, w.head = nil, 0
 		w.epoch++
