@@ -359,6 +359,16 @@ func TestPatchChangesOnlyGivenFields(t *testing.T) {
 	require.Len(t, env.reg.Match(event.ResourceRef{Type: event.ResourceQRCode, ID: "q1", ProjectID: "p1"}, event.TypeQRCodeScanned), 1)
 }
 
+func TestPatchWithoutFieldsWritesNothing(t *testing.T) {
+	env := newTestEnv(t, nil)
+	id := env.create(t, validCreate())["id"].(string)
+	env.clock.Add(time.Minute)
+
+	status, out := env.call(t, http.MethodPatch, "/v1/webhooks/"+id, map[string]any{})
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, "2024-08-30T10:00:00.000Z", out["updatedAt"], "nothing was written")
+}
+
 func TestPatchValidationNamesField(t *testing.T) {
 	env := newTestEnv(t, nil)
 	id := env.create(t, validCreate())["id"].(string)

@@ -150,7 +150,8 @@ func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 // patchRequest is the body of PATCH /v1/webhooks/{id}. Absent or null
-// fields stay as they are; an empty list clears a scope.
+// fields stay as they are, and an empty list clears a scope. A body that
+// names no field changes nothing.
 type patchRequest struct {
 	URL       *string   `json:"url"`
 	Triggers  *[]string `json:"triggers"`
@@ -185,7 +186,7 @@ func (s *Server) patchWebhook(w http.ResponseWriter, r *http.Request) {
 		if req.PageIDs != nil {
 			hook.PageIDs = *req.PageIDs
 		}
-		return true
+		return req != (patchRequest{})
 	}, "")
 }
 
