@@ -264,7 +264,7 @@ func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request) {
 // validates and stores the result, and responds with it. change returns
 // false when there is nothing to write; the response is then the webhook
 // as it is. newSecret, when set, is returned once in the response.
-func (s *Server) modify(w http.ResponseWriter, r *http.Request, what string, change func(*subscription.Webhook) bool, newSecret string) {
+func (s *Server) modify(w http.ResponseWriter, r *http.Request, logMessage string, change func(*subscription.Webhook) bool, newSecret string) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 
@@ -278,7 +278,7 @@ func (s *Server) modify(w http.ResponseWriter, r *http.Request, what string, cha
 			writeAPIError(w, e)
 			return
 		}
-		if !s.store(w, r, hook, what) {
+		if !s.store(w, r, hook, logMessage) {
 			return
 		}
 	}
@@ -298,13 +298,14 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (subscription.We
 	return hook, ok
 }
 
-// store writes hook to the webhooks topic, or responds with an error.
-func (s *Server) store(w http.ResponseWriter, r *http.Request, hook subscription.Webhook, what string) bool {
+// store writes hook to the webhooks topic and logs logMessage, or responds
+// with an error.
+func (s *Server) store(w http.ResponseWriter, r *http.Request, hook subscription.Webhook, logMessage string) bool {
 	if err := s.deps.Webhooks.Put(r.Context(), hook); err != nil {
 		s.writeFailed(w, hook.ID, err)
 		return false
 	}
-	s.log.Info(what, zap.String("webhookId", hook.ID), zap.String("projectId", hook.ProjectID), zap.Bool("enabled", hook.Enabled()))
+	s.log.Info(logMessage, zap.String("webhookId", hook.ID), zap.String("projectId", hook.ProjectID), zap.Bool("enabled", hook.Enabled()))
 	return true
 }
 
