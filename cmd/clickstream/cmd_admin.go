@@ -93,6 +93,11 @@ type feedSelection struct {
 // entry with its key and a tombstone removes it. It waits until the feeds
 // have caught up and returns a function that stops following. With the
 // webhooks feed it sets rt.webhookStore, which writes through that feed.
+//
+// NOTE: the broker drops a tombstone after delete.retention.ms (24 h by
+// default) once its segment is compacted. A process that starts later and
+// loads a seed file with that id brings the deleted entry back, so remove
+// deleted webhooks and resources from the seed files too.
 func (rt *runtime) followFeeds(ctx context.Context, sel feedSelection) (stop func(), err error) {
 	k := rt.cfg.Kafka
 	if sel.required {
