@@ -171,12 +171,12 @@ func detectDevice(ua string, found *foundSubstrings, t *uaTokens, osName string)
 	return deviceDesktop
 }
 
-// androidDevice distinguishes phones, tablets and laptops. Browsers send
-// "Mobile" on phones and leave it out on tablets, following Google's
-// guidance to site owners, so an Android browser without it is a tablet
-// unless its model is a known laptop. HTTP clients of apps (Dalvik, OkHttp)
-// send no such token, so their model decides and phones, the large majority
-// of Android devices, are the default.
+// androidDevice distinguishes phones, tablets and laptops. A model named
+// like a laptop or a tablet decides first. Otherwise browsers decide by the
+// "Mobile" token, which they send on phones and leave out on tablets,
+// following Google's guidance to site owners. HTTP clients of apps (Dalvik,
+// OkHttp) send no such token and count as phones, by far the more common
+// Android devices.
 func androidDevice(ua string, found *foundSubstrings, t *uaTokens) string {
 	model := strings.ToLower(androidModel(t))
 	if found.has(idChromebook) {

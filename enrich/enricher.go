@@ -13,7 +13,7 @@ import (
 )
 
 // Enricher turns raw hits into enriched interactions. Enrich is safe for
-// concurrent use; Close must be called once, after the last Enrich returned.
+// concurrent use. Close must be called once, after the last Enrich returned.
 type Enricher struct {
 	cfg     Config
 	log     *zap.Logger
@@ -28,8 +28,8 @@ type Enricher struct {
 }
 
 // New validates cfg, opens the GeoIP databases it names and starts watching
-// them for replacement. A City path that is empty only disables geolocation
-// and logs a warning; a path that does not open is an error naming its key.
+// them for replacement. An empty City path only disables geolocation and
+// logs a warning. A path that does not open is an error naming its key.
 func New(cfg Config, log *zap.Logger) (*Enricher, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -75,7 +75,7 @@ func New(cfg Config, log *zap.Logger) (*Enricher, error) {
 func (e *Enricher) openDatabases(m *metrics) error {
 	var err error
 	if e.cfg.GeoIP.City == "" {
-		e.log.Warn("no GeoIP City database configured (enrich.geoip.city), continent, country, city and region stay unknown")
+		e.log.Warn("no GeoIP City database configured: continent, country, city and region stay unknown until enrich.geoip.city names one")
 	} else {
 		e.city, err = newGeoDatabase("city", "enrich.geoip.city", e.cfg.GeoIP.City,
 			[]string{"City", "Enterprise"}, e.cfg.GeoIP.CacheSize, e.log, m)

@@ -9,7 +9,7 @@ import (
 // UnmarshalMaxMindDBCursor decodes the fields of a GeoIP2 or GeoLite2 City
 // record that geoInfo needs and skips the others, such as the names in
 // other languages. It implements mmdbdata.CursorUnmarshaler, so decoding
-// needs no reflection. In BenchmarkGeoDecode it takes about half the time
+// needs no reflection. In BenchmarkGeoDecode it took 55-60% of the time
 // of reflection decoding of the same fields, with one allocation instead
 // of three.
 func (g *geoInfo) UnmarshalMaxMindDBCursor(record mmdbdata.Cursor) (mmdbdata.Cursor, error) {
