@@ -99,10 +99,13 @@ func runEdge(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	defer syncLogger(rt.log)
 
-	if err := rt.ensureTopics(ctx); err != nil {
-		// The edge spools hits while Kafka is away, so it serves anyway.
-		rt.log.Warn("Kafka topics not verified, serving anyway", zap.Error(err))
-	}
+	// The edge spools hits while Kafka is away, so it serves at once and
+	// creates the topics in the background instead of waiting for Kafka.
+	go func() {
+		if err := rt.ensureTopics(ctx); err != nil {
+			rt.log.Warn("Kafka topics not verified, serving anyway", zap.Error(err))
+		}
+	}()
 	stopFeeds, err := rt.followFeeds(ctx, feedSelection{catalog: true})
 	if err != nil {
 		return err
