@@ -152,7 +152,7 @@ var curatedBotRules = []botRule{
 	{reason: ReasonCrawler, keywords: []string{"duckduckgo/"}, source: "duckduckgo/",
 		accept: func(ua string) bool { return hasPrefixFold(ua, "duckduckgo/") }},
 
-	// Words that name what an automated client does. Browsers never put
+	// Words that name what an automated client does. Browsers do not put
 	// them in their user agent, but tools that copy a browser's user agent
 	// and append their own name often do ("... Chrome/109.0 Safari/537.36
 	// CloudflareObservatory/1.0").
@@ -170,7 +170,7 @@ var curatedBotRules = []botRule{
 		"select load_file", "xaxis", ", mozilla/"),
 
 	// Generic signals. A "bot" word ends with "bot" ("Googlebot/2.1",
-	// "AhrefsBot;"); Cubot is a phone maker. A URL or an e-mail address in
+	// "AhrefsBot;"), except Cubot, a phone maker. A URL or an e-mail address in
 	// the user agent is how crawlers tell site owners who they are.
 	{reason: ReasonCrawler, keywords: []string{"bot"}, source: "bot", accept: hasBotWord},
 	keywordRule(ReasonCrawler, "+http", "+www.", "(http", "( http", "; http", "=http"),
@@ -247,7 +247,7 @@ func indexFold(s, sub string) int {
 // concurrent use.
 type botClassifier struct {
 	matcher *keywordMatcher
-	// Keyword ids below substrings are detector substrings; id i at or
+	// Keyword ids below substrings are detector substrings. Id i at or
 	// above it belongs to rule ruleOf[i-substrings].
 	substrings int32
 	ruleOf     []int32

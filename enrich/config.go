@@ -81,7 +81,7 @@ type PrivacyConfig struct {
 	// IP is keep, truncate or drop. Default keep.
 	IP IPMode `yaml:"ip"`
 	// Countries limits the IP mode to hits geolocated in these ISO 3166-1
-	// alpha-2 countries; hits elsewhere or of unknown country keep their
+	// alpha-2 countries. Hits elsewhere or of unknown country keep their
 	// address. Empty applies the mode to all hits. Default empty.
 	Countries []string `yaml:"countries"`
 }

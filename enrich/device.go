@@ -174,9 +174,9 @@ func detectDevice(ua string, found *foundSubstrings, t *uaTokens, osName string)
 // androidDevice distinguishes phones, tablets and laptops. A model named
 // like a laptop or a tablet decides first. Otherwise browsers decide by the
 // "Mobile" token, which they send on phones and leave out on tablets,
-// following Google's guidance to site owners. HTTP clients of apps (Dalvik,
-// OkHttp) send no such token and count as phones, by far the more common
-// Android devices.
+// following Google's guidance to site owners. The HTTP client of Android
+// apps (Dalvik) sends no such token, so apps count as phones, by far the
+// more common Android devices.
 func androidDevice(ua string, found *foundSubstrings, t *uaTokens) string {
 	model := strings.ToLower(androidModel(t))
 	if found.has(idChromebook) {
