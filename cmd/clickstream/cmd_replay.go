@@ -66,7 +66,7 @@ func printReplay(w io.Writer, path string, res replay.Result) {
 	}
 
 	fmt.Fprintf(w, "Replay of %s\n", path)
-	fmt.Fprintf(w, "  log lines: %d, requests answered: %d (%s), request errors: %d\n", res.Lines, res.Sent, strings.Join(parts, ", "), res.Errors)
+	fmt.Fprintf(w, "  log lines: %d, responses: %d (%s), requests without a response: %d\n", res.Lines, res.Sent, strings.Join(parts, ", "), res.Errors)
 	fmt.Fprintf(w, "  lines that could not be parsed: %d, lines with a truncated user agent (sent): %d\n", res.ParseErrors, res.Truncated)
 	for _, e := range res.FirstErrors {
 		fmt.Fprintf(w, "  error: %s\n", e)
@@ -154,7 +154,7 @@ func waitForRows(ctx context.Context, ch *clickhouse.Client, want uint64, timeou
 			return s, nil
 		}
 		if time.Now().After(deadline) {
-			return s, fmt.Errorf("ClickHouse holds %d of %d interactions after %s; see the worker's log", s.Interactions, want, timeout)
+			return s, fmt.Errorf("timed out after %[3]s: ClickHouse contains %[1]d of %[2]d interactions; check the worker's log", s.Interactions, want, timeout)
 		}
 		select {
 		case <-ctx.Done():

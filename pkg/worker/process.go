@@ -23,10 +23,10 @@ const (
 	HeaderDLQOffset    = "dlq-offset"
 )
 
-// process stores one batch and commits it. The steps run in an order that
-// keeps the at-least-once promise: nothing is committed before ClickHouse
-// holds the rows and Kafka holds the webhook and dead-letter records, and a
-// repeat of the same offsets yields the same rows and event ids.
+// process stores one batch and commits it. Nothing is committed before
+// ClickHouse contains the rows and Kafka contains the webhook and dead-letter
+// records, which keeps delivery at least once. A repeat of the same offsets
+// yields the same rows and event ids.
 func (p *partition) process(ctx context.Context, msgs []kafkago.Message) error {
 	started := time.Now()
 	rows, offsets, dead := p.decode(msgs)
