@@ -22,7 +22,7 @@ run: build
 
 ## test: unit tests, then integration tests on a real Kafka broker and a
 ## real ClickHouse server, started when they are not running.
-test: test-unit test-integration
+test: test-unit fuzz-short test-integration
 
 test-unit:
 	$(GO) vet ./...
@@ -50,9 +50,15 @@ accuracy:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./enrich/... ./pkg/... ./sinks/...
 
+FUZZTIME ?= 60s
+
+## fuzz: run each fuzzer for FUZZTIME; fuzz-short is the bounded run of make test.
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecodeHit -fuzztime 30s ./pkg/event
-	$(GO) test -run '^$$' -fuzz FuzzParseCombined -fuzztime 30s ./pkg/replay
+	$(GO) test -run '^$$' -fuzz FuzzDecodeHit -fuzztime $(FUZZTIME) ./pkg/event
+	$(GO) test -run '^$$' -fuzz FuzzParseCombined -fuzztime $(FUZZTIME) ./pkg/replay
+
+fuzz-short:
+	$(MAKE) fuzz FUZZTIME=15s
 
 vet:
 	$(GO) vet ./...
