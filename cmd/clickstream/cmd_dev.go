@@ -12,12 +12,13 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/clickstream/clickstream/pkg/config"
 	"github.com/clickstream/clickstream/pkg/receiver"
 )
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("dev", stderr)
-	cfgPath := fs.String("config", envOr("CLICKSTREAM_CONFIG", "configs/dev.yaml"), "path of the YAML configuration file (env CLICKSTREAM_CONFIG)")
+	cfgPath := fs.String("config", envOr(config.FileEnv, "configs/dev.yaml"), "path of the YAML configuration file (env CLICKSTREAM_CONFIG)")
 	replayLog := fs.String("replay", "", "combined-format access log to replay through the edge once everything runs; a summary follows")
 	concurrency := fs.Int("replay-concurrency", 16, "concurrent requests of the replay")
 	wait := fs.Duration("replay-wait", 2*time.Minute, "how long the summary waits for every replayed hit to reach ClickHouse")

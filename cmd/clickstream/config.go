@@ -118,7 +118,7 @@ func (c *Config) Validate() error {
 
 // configFlag registers the -config flag on fs.
 func configFlag(fs *flag.FlagSet) *string {
-	return fs.String("config", envOr("CLICKSTREAM_CONFIG", "configs/clickstream.yaml"),
+	return fs.String("config", envOr(config.FileEnv, "configs/clickstream.yaml"),
 		"path of the YAML configuration file (env CLICKSTREAM_CONFIG); CLICKSTREAM_* variables override its keys")
 }
 

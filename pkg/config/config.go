@@ -28,6 +28,9 @@ const EnvPrefix = "CLICKSTREAM_"
 // testEnvPrefix marks variables that tests read; they are not overrides.
 const testEnvPrefix = EnvPrefix + "TEST_"
 
+// FileEnv names the configuration file to load; it is not an override.
+const FileEnv = EnvPrefix + "CONFIG"
+
 // Load decodes the YAML file at path into dst, a pointer to a struct filled
 // with defaults, and applies the overrides found in environ (as returned by
 // os.Environ). An empty path skips the file. Unknown keys in the file and
@@ -62,7 +65,7 @@ func ApplyEnv(dst any, environ []string) error {
 
 	for _, kv := range environ {
 		name, value, ok := strings.Cut(kv, "=")
-		if !ok || !strings.HasPrefix(name, EnvPrefix) || strings.HasPrefix(name, testEnvPrefix) {
+		if !ok || !strings.HasPrefix(name, EnvPrefix) || strings.HasPrefix(name, testEnvPrefix) || name == FileEnv {
 			continue
 		}
 		field, ok := fields[name]

@@ -39,6 +39,7 @@ func TestApplyEnvOverrides(t *testing.T) {
 		"CLICKSTREAM_ON=true",
 		"CLICKSTREAM_GEOIP_TIMEOUT=250ms",
 		"CLICKSTREAM_TEST_ANYTHING=ignored",
+		"CLICKSTREAM_CONFIG=/etc/clickstream.yaml",
 		"PATH=/bin",
 	})
 	require.NoError(t, err)
