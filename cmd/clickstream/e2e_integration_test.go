@@ -239,16 +239,20 @@ func TestPipelineEdgeToClickHouseAndWebhooks(t *testing.T) {
 	}
 	first := p.get(t, http.MethodGet, "codeqr.link", "/79ys3WA?utm_source=mail&qr=1", "81.2.69.147", chromeMac, "")
 	require.Equal(t, "https://github.com/codeqr-io/codeqr?utm_source=mail", first.Header.Get("Location"), "qr is not forwarded")
+	repeat := p.get(t, http.MethodGet, "codeqr.link", "/79ys3WA", "81.2.69.142", chromeMac, "")
+	require.Equal(t, http.StatusFound, repeat.StatusCode)
 
-	waitUntil(t, 60*time.Second, "7 interactions in ClickHouse", func() bool {
-		return p.count(t, "SELECT count() FROM {db}.interactions") >= 7
+	waitUntil(t, 60*time.Second, "8 interactions in ClickHouse", func() bool {
+		return p.count(t, "SELECT count() FROM {db}.interactions") >= 8
 	})
-	require.Equal(t, uint64(7), p.count(t, "SELECT count() FROM {db}.interactions"), "each hit is stored once")
-	require.Equal(t, uint64(7), p.count(t, "SELECT count(DISTINCT click_id) FROM {db}.interactions"))
+	require.Equal(t, uint64(8), p.count(t, "SELECT count() FROM {db}.interactions"), "each hit is stored once")
+	require.Equal(t, uint64(8), p.count(t, "SELECT count(DISTINCT click_id) FROM {db}.interactions"))
+	require.Equal(t, uint64(1), p.count(t, "SELECT count() FROM {db}.interactions WHERE duplicate = 1"),
+		"the second visit of 81.2.69.142 within the window is stored as a repeat")
 
 	rows := map[string]storedRow{}
 	q := fmt.Sprintf("SELECT ip, click_id, country, city, device, browser, os, referer, resource_id, toUInt8(bot), toUInt8(qr) FROM %s.interactions", rt.cfg.ClickHouse.Database)
-	res, err := p.db.Query(context.Background(), q)
+	res, err := p.db.Query(context.Background(), q+" WHERE duplicate = 0")
 	require.NoError(t, err)
 	for res.Next() {
 		var ip string
@@ -280,7 +284,7 @@ func TestPipelineEdgeToClickHouseAndWebhooks(t *testing.T) {
 	time.Sleep(time.Second)
 	stats := rcv.Stats()
 	require.Equal(t, 0, stats.BadSignature)
-	require.Equal(t, 5, stats.Verified, "three counted link clicks, one scan, one view; the bot and the unscoped link fire nothing")
+	require.Equal(t, 5, stats.Verified, "three counted link clicks, one scan, one view; the bot, the repeat and the unscoped link fire nothing")
 	require.Equal(t, 3, stats.ByEvent[event.TypeLinkClicked])
 	require.Equal(t, 1, stats.ByEvent[event.TypeQRCodeScanned])
 	require.Equal(t, 1, stats.ByEvent[event.TypePageVisited])
