@@ -195,7 +195,10 @@ func (d *Dispatcher) retryOrFail(j *job, retryAfter time.Duration, at Attempt) {
 
 	next := j.delivery
 	next.Attempt++
-	next.NotBefore = event.NewTime(time.Now().Add(jittered(delay, d.cfg.RetryJitter)))
+	// NewTime truncates to milliseconds; rounding up first keeps the retry
+	// from starting before the full delay.
+	due := time.Now().Add(jittered(delay, d.cfg.RetryJitter) + time.Millisecond - 1)
+	next.NotBefore = event.NewTime(due)
 	at.NextAttempt = next.NotBefore.Time
 	d.records.add(at)
 
