@@ -108,19 +108,21 @@ func (db *geoDatabase) open() (*openDatabase, error) {
 	}, nil
 }
 
-// install makes opened the version that lookups use, logs it and exports its
-// build time. The previous version is not closed here: a lookup may still be
-// using it, and maxminddb.Reader must not be closed during a lookup. It is
-// unmapped by the cleanup maxminddb registers once nothing refers to it.
+// install exports the build time of opened, logs it and then makes it the
+// version that lookups use, so that the gauge is current by the time a
+// lookup can see the new data. The previous version is not closed here,
+// because a lookup may still be using it and maxminddb.Reader must not be
+// closed during a lookup. It is unmapped by the cleanup maxminddb registers
+// once nothing refers to it.
 func (db *geoDatabase) install(opened *openDatabase) {
-	db.current.Store(opened)
-
 	meta := opened.reader.Metadata
 	db.metrics.buildTime.WithLabelValues(db.name).Set(float64(meta.BuildEpoch))
 	db.log.Info("GeoIP database loaded",
 		zap.String("type", meta.DatabaseType),
 		zap.Time("buildTime", meta.BuildTime()),
 		zap.Uint("nodeCount", meta.NodeCount))
+
+	db.current.Store(opened)
 }
 
 // reloadIfChanged reopens the file when its identity, size or modification

@@ -266,12 +266,17 @@ func writeCityDB(t testing.TB, path string, buildEpoch int64, city string) {
 	require.NoError(t, f.Close())
 }
 
-// metricValue returns the value of a gauge or counter.
+// metricValue returns the value of a gauge or counter. It reports a failed
+// read with Errorf, not FailNow, because require.Eventually calls it from
+// another goroutine.
 func metricValue(t testing.TB, m prometheus.Metric) float64 {
 	t.Helper()
 
 	var out dto.Metric
-	require.NoError(t, m.Write(&out))
+	if err := m.Write(&out); err != nil {
+		t.Errorf("reading metric: %v", err)
+		return 0
+	}
 	if out.Gauge != nil {
 		return out.Gauge.GetValue()
 	}
