@@ -88,7 +88,11 @@ func (p *partition) decode(msgs []kafkago.Message) ([]event.Enriched, []int64, [
 			continue
 		}
 
-		e := p.w.deps.Enricher.Enrich(&hit)
+		e, err := p.enrich(&hit)
+		if err != nil {
+			dead = append(dead, DeadLetter{Time: now, Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Reason: err.Error(), Raw: m.Value})
+			continue
+		}
 		if !e.Bot {
 			e.Duplicate = p.repeat(&hit, e.Timestamp.Time)
 		}
@@ -96,6 +100,19 @@ func (p *partition) decode(msgs []kafkago.Message) ([]event.Enriched, []int64, [
 		offsets = append(offsets, m.Offset)
 	}
 	return rows, offsets, dead
+}
+
+// enrich runs the enricher and turns a panic into an error, so that a hit
+// that trips a bug in enrichment becomes a dead letter instead of crashing
+// the worker on the same offset again and again.
+func (p *partition) enrich(hit *event.RawHit) (e event.Enriched, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.log.Error("enrichment panicked, sending the hit to the dead-letter topic", zap.String("clickId", hit.ClickID), zap.Any("panic", r))
+			err = fmt.Errorf("enrichment failed: panic: %v", r)
+		}
+	}()
+	return p.w.deps.Enricher.Enrich(hit), nil
 }
 
 type visitorKey struct {

@@ -84,6 +84,9 @@ type uaEnricher struct{}
 func (uaEnricher) Enrich(h *event.RawHit) event.Enriched {
 	e := event.Enriched{Resource: h.Resource, Method: h.Method, RefererRaw: h.Referer}
 	e.Interaction = event.Interaction{Timestamp: h.Timestamp, ClickID: h.ClickID, URL: h.URL, IP: h.IP, UA: h.UA, QR: h.QR, Device: "Desktop", Referer: event.DirectReferer}
+	if strings.Contains(h.UA, "panic") {
+		panic("enricher bug triggered by " + h.ClickID)
+	}
 	if strings.Contains(h.UA, "bot") {
 		e.Bot = true
 		e.BotReasons = []string{"crawler"}
@@ -304,4 +307,26 @@ func headerValue(m kafkago.Message, key string) string {
 		}
 	}
 	return ""
+}
+
+func TestWorkerDeadLettersAHitThatPanics(t *testing.T) {
+	kcfg := kafkatest.Embedded(t, 1, testTopics)
+	f := newFixture(t, kcfg)
+	poison := testHit(f.other, "Mozilla/5.0 panic", "203.0.113.7", time.Now())
+	next := testHit(f.other, "Mozilla/5.0 fine", "203.0.113.8", time.Now())
+	produce(t, kcfg, mustJSON(t, poison), mustJSON(t, next))
+
+	stop := f.start(t)
+	defer stop()
+	waitFor(t, "the hit after the poison one", func() bool {
+		f.store.mu.Lock()
+		defer f.store.mu.Unlock()
+		_, ok := f.store.rows[next.ClickID]
+		return ok && len(f.store.dead) == 1
+	})
+
+	f.store.mu.Lock()
+	defer f.store.mu.Unlock()
+	require.Contains(t, f.store.dead[0].Reason, "enrichment failed: panic")
+	require.NotContains(t, f.store.rows, poison.ClickID)
 }
