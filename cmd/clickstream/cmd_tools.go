@@ -134,6 +134,12 @@ func runAccuracy(_ context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	_, err := accuracy.Report(stdout, *dir)
-	return err
+	res, err := accuracy.Report(stdout, *dir)
+	if err != nil {
+		return err
+	}
+	if failed := res.Failed(); len(failed) > 0 {
+		return fmt.Errorf("%d of %d rows are below their floor", len(failed), len(res.Rows))
+	}
+	return nil
 }
