@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/clickstream/clickstream/pkg/event"
 	"github.com/clickstream/clickstream/pkg/yamljson"
@@ -60,14 +61,37 @@ func (r *Registry) Put(w Webhook) error {
 	defer r.mu.Unlock()
 
 	r.removeLocked(w.ID)
-	stored := &w
-	r.byID[w.ID] = stored
+	r.insertLocked(&w)
+	return nil
+}
+
+func (r *Registry) insertLocked(w *Webhook) {
+	r.byID[w.ID] = w
 	for _, ids := range [][]string{w.LinkIDs, w.QRCodeIDs, w.PageIDs} {
 		for _, id := range ids {
-			r.byResource[id] = append(r.byResource[id], stored)
+			r.byResource[id] = append(r.byResource[id], w)
 		}
 	}
-	return nil
+}
+
+// Disable marks the webhook with the given id disabled at the given time,
+// in one step under the registry's lock so that a concurrent Put of other
+// fields is not lost. It returns the updated webhook, or false when the
+// webhook does not exist or is already disabled.
+func (r *Registry) Disable(id string, at time.Time, reason string) (Webhook, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+
+	old, ok := r.byID[id]
+	if !ok || !old.Enabled() {
+		return Webhook{}, false
+	}
+	w := *old
+	w.DisabledAt = &at
+	w.DisabledReason = reason
+	r.removeLocked(id)
+	r.insertLocked(&w)
+	return w, true
 }
 
 // Delete removes the webhook with the given id and reports whether it existed.

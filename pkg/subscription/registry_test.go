@@ -86,3 +86,22 @@ func TestLoadFileShippedSeed(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, []string{event.TypeQRCodeScanned}, w.Triggers)
 }
+
+func TestDisableKeepsOtherFields(t *testing.T) {
+	r := NewRegistry()
+	w := validWebhook()
+	require.NoError(t, r.Put(w))
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+	got, ok := r.Disable("wh_1", at, "gone")
+	require.True(t, ok)
+	require.Equal(t, at, *got.DisabledAt)
+	require.Equal(t, "gone", got.DisabledReason)
+	require.Equal(t, w.LinkIDs, got.LinkIDs)
+	require.Empty(t, r.Match(event.ResourceRef{Type: event.ResourceLink, ID: "l1", ProjectID: "p1"}, event.TypeLinkClicked))
+
+	_, ok = r.Disable("wh_1", at, "gone")
+	require.False(t, ok, "already disabled")
+	_, ok = r.Disable("wh_missing", at, "gone")
+	require.False(t, ok)
+}

@@ -270,20 +270,13 @@ func (d *Dispatcher) countFailure(webhookID string) {
 // is left alone.
 func (d *Dispatcher) disable(webhookID, reason string) {
 	d.failMu.Lock()
-	w, ok := d.reg.Get(webhookID)
-	if !ok || !w.Enabled() {
-		d.failMu.Unlock()
-		return
-	}
-	now := time.Now().UTC()
-	w.DisabledAt = &now
-	err := d.reg.Put(w)
+	_, ok := d.reg.Disable(webhookID, time.Now().UTC(), reason)
 	delete(d.failures, webhookID)
 	d.failMu.Unlock()
-
-	if err != nil {
-		d.log.Error("marking webhook disabled in the registry failed", zap.String("webhookId", webhookID), zap.Error(err))
+	if !ok {
+		return
 	}
+
 	d.metrics.disabled.WithLabelValues(reason).Inc()
 	d.log.Warn("webhook disabled", zap.String("webhookId", webhookID), zap.String("reason", reason))
 	if d.OnDisable != nil {
