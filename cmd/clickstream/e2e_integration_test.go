@@ -382,3 +382,65 @@ func TestPipelineWorkerRestartLosesNothing(t *testing.T) {
 	}
 	require.Empty(t, ids, "hits missing after the restart")
 }
+
+// TestEnrichCommandMatchesWorker feeds the raw hits the edge published to the
+// code of `clickstream enrich` and compares its output with what the worker
+// stored for the same click ids.
+func TestEnrichCommandMatchesWorker(t *testing.T) {
+	rt, rcv := newRuntime(t, 2)
+	p := startPipeline(t, rt, rcv)
+
+	agents := []string{
+		chromeMac,
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+		"Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+		"curl/8.5.0",
+		"Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+	}
+	for i, ua := range agents {
+		resp := p.get(t, http.MethodGet, "codeqr.link", "/sOvvXDT", fmt.Sprintf("81.2.69.%d", 150+i), ua, "https://www.bing.com/")
+		require.Equal(t, http.StatusFound, resp.StatusCode)
+	}
+	waitUntil(t, 60*time.Second, "every hit stored", func() bool {
+		return p.count(t, "SELECT count() FROM {db}.interactions") >= uint64(len(agents))
+	})
+
+	k := rt.cfg.Kafka
+	raw := kafkatest.ReadAll(t, k, k.Topics.Hits, len(agents), 30*time.Second)
+	require.Len(t, raw, len(agents))
+	var input strings.Builder
+	for _, m := range raw {
+		input.Write(m.Value)
+		input.WriteByte('\n')
+	}
+
+	en, err := rt.newEnricherWith(prometheus.NewRegistry())
+	require.NoError(t, err)
+	defer en.Close()
+	var out, errOut strings.Builder
+	require.NoError(t, enrichStream(strings.NewReader(input.String()), &out, &errOut, en, false))
+	require.Empty(t, errOut.String())
+
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, lines, len(agents))
+	for _, line := range lines {
+		var in event.Interaction
+		require.NoError(t, json.Unmarshal([]byte(line), &in))
+
+		var stored storedRow
+		var ua string
+		q := fmt.Sprintf("SELECT country, city, device, browser, os, referer, toUInt8(bot), toUInt8(qr), ua FROM %s.interactions WHERE click_id = ?", rt.cfg.ClickHouse.Database)
+		require.NoError(t, p.db.QueryRow(context.Background(), q, in.ClickID).Scan(
+			&stored.Country, &stored.City, &stored.Device, &stored.Browser, &stored.OS, &stored.Referer, &stored.Bot, &stored.QR, &ua))
+
+		require.Equal(t, stored.Country, in.Country, in.UA)
+		require.Equal(t, stored.City, in.City, in.UA)
+		require.Equal(t, stored.Device, in.Device, in.UA)
+		require.Equal(t, stored.Browser, in.Browser, in.UA)
+		require.Equal(t, stored.OS, in.OS, in.UA)
+		require.Equal(t, stored.Referer, in.Referer, in.UA)
+		require.Equal(t, stored.Bot == 1, in.Bot, in.UA)
+		require.Equal(t, stored.QR == 1, in.QR, in.UA)
+		require.Equal(t, ua, in.UA)
+	}
+}

@@ -125,8 +125,14 @@ func retryStartup(ctx context.Context, log *zap.Logger, what string, op func(con
 
 // newEnricher opens the GeoIP databases and registers the enricher's metrics.
 func (rt *runtime) newEnricher() (*enrich.Enricher, error) {
+	return rt.newEnricherWith(rt.metrics)
+}
+
+// newEnricherWith builds an enricher from the enrich section that registers
+// its metrics on reg.
+func (rt *runtime) newEnricherWith(reg prometheus.Registerer) (*enrich.Enricher, error) {
 	cfg := rt.cfg.Enrich
-	cfg.Registerer = rt.metrics
+	cfg.Registerer = reg
 	return enrich.New(cfg, rt.log)
 }
 
