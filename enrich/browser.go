@@ -229,10 +229,20 @@ type browserMatch struct {
 	word  string
 }
 
+// ruleBrowser is the browser the rules of this file find, with the
+// priority of the rule that named it: prioSpecific and above for a
+// browser's own token, prioChrome and the like for an engine's token,
+// 0 for fallbackBrowser.
+type ruleBrowser struct {
+	name     string
+	version  string
+	priority int
+}
+
 // detectBrowser finds the browser and its version in the tokens and the
 // substrings found in ua. osName is the detected operating system, which
 // distinguishes Mobile Safari from Safari and Chrome WebView from Chrome.
-func detectBrowser(ua string, found *foundSubstrings, t *uaTokens, osName string) (name, version string) {
+func detectBrowser(ua string, found *foundSubstrings, t *uaTokens, osName string) ruleBrowser {
 	tokens := t.tokens()
 	best := browserMatch{index: -1}
 	for i := range tokens {
@@ -247,25 +257,25 @@ func detectBrowser(ua string, found *foundSubstrings, t *uaTokens, osName string
 			continue
 		}
 		if at := indexFold(ua, r.substring); at >= 0 {
-			return r.rule.name, numberAfter(ua[at+len(r.substring):])
+			return ruleBrowser{r.rule.name, numberAfter(ua[at+len(r.substring):]), r.rule.priority}
 		}
 	}
 
 	if best.index < 0 {
-		return fallbackBrowser(tokens, osName)
+		name, version := fallbackBrowser(tokens, osName)
+		return ruleBrowser{name: name, version: version}
 	}
 
-	name = best.rule.name
-	version = browserVersion(tokens, best)
+	name, version := best.rule.name, browserVersion(tokens, best)
 	switch name {
 	case browserChrome:
 		if isWebView(tokens, osName) {
 			name = browserChromeWebView
 		}
 	case browserSafari:
-		return safariFamily(tokens, osName)
+		name, version = safariFamily(tokens, osName)
 	}
-	return name, version
+	return ruleBrowser{name, version, best.rule.priority}
 }
 
 // numberAfter returns the version number at the start of s, after an

@@ -132,10 +132,11 @@ var tabletMarkers = []string{
 }
 
 // detectDevice returns the device type of a user agent from the substrings
-// found in it, its tokens and the detected operating system. A user agent without
-// any sign of another type is Desktop, as in the public contract; only the
-// empty user agent has an Unknown device.
-func detectDevice(ua string, found *foundSubstrings, t *uaTokens, osName string) string {
+// found in it, its tokens and the detected operating system. libraryMobile
+// is mssola/useragent's verdict, which decides when no rule recognises the
+// device. A user agent without any sign of another type is Desktop, as in
+// the public contract; only the empty user agent has an Unknown device.
+func detectDevice(ua string, found *foundSubstrings, t *uaTokens, osName string, libraryMobile bool) string {
 	if ua == "" {
 		return ""
 	}
@@ -167,6 +168,9 @@ func detectDevice(ua string, found *foundSubstrings, t *uaTokens, osName string)
 		if found.has(id) {
 			return deviceMobile
 		}
+	}
+	if libraryMobile {
+		return deviceMobile
 	}
 	return deviceDesktop
 }

@@ -122,7 +122,7 @@ var osByPrefix = []struct {
 	{"irix", "IRIX", 50},
 	{"os/2", "OS/2", 50},
 	{"beos", "BeOS", 50},
-	{"haiku", "Haiku", 50},
+	{"haiku", "Haiku", 51}, // Haiku sends "(BeOS; U; Haiku BePC; ...)"
 	{"amigaos", "AmigaOS", 50},
 	{"morphos", "MorphOS", 50},
 	{"risc os", "RISC OS", 50},

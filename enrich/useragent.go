@@ -40,14 +40,9 @@ func (p *uaParser) lookup(ua string) uaInfo {
 	return info
 }
 
-// parse derives everything from one user agent with this package's rules.
-//
-// NOTE: mssola/useragent v1.0.0 is not called. It reports raw OS strings
-// ("CPU iPhone OS 17_5 like Mac OS X"), has no tablet class and names no
-// in-app browser. On the corpora in testdata/ua, these rules leave the OS
-// or the browser unknown for 3,789 of 6,477 user agents. For those, the
-// library added one OS and 36 browser names, nearly all "Safari" for other
-// WebKit browsers, at about 3 µs per call.
+// parse derives everything from one user agent. The result of
+// mssola/useragent is the base, and the rules of this package correct it
+// where it is wrong. doc.go describes the division of labour.
 func (p *uaParser) parse(ua string) uaInfo {
 	if ua == "" {
 		return uaInfo{}
@@ -58,21 +53,74 @@ func (p *uaParser) parse(ua string) uaInfo {
 	if strings.IndexByte(ua, ' ') < 0 && strings.Contains(ua, "+(") {
 		text = strings.ReplaceAll(ua, "+", " ")
 	}
+	lib := parseWithLibrary(text)
 
 	var tokens uaTokens
 	tokenize(text, &tokens)
 	found, botReason := p.bots.scan(text)
 
 	var info uaInfo
-	info.os, info.osVersion = detectOS(&found, &tokens)
-	info.browser, info.browserVersion = detectBrowser(text, &found, &tokens, info.os)
-	info.device = detectDevice(text, &found, &tokens, info.os)
+	osName, osVersion := detectOS(&found, &tokens)
+	info.os, info.osVersion = mergeOS(lib, osName, osVersion)
+	info.browser, info.browserVersion = mergeBrowser(lib, detectBrowser(text, &found, &tokens, info.os))
+	// The library calls okhttp a phone because Android apps use it, but
+	// servers do too, and the contract gives scripts the Desktop device.
+	libraryMobile := lib.mobile && botReason != ReasonHTTPLibrary
+	info.device = detectDevice(text, &found, &tokens, info.os, libraryMobile)
 
 	info.botReason = botReason
+	if info.botReason == "" && lib.bot && info.browser == "" {
+		info.botReason = ReasonCrawler
+	}
 	if info.botReason == "" && unidentifiedClient(text, info) {
 		info.botReason = ReasonHTTPLibrary
 	}
 	return info
+}
+
+// mergeOS returns the library's operating system unless the rules name
+// another one: they know Linux distributions, Android and webOS on
+// Linux, HarmonyOS, Windows Phone behind a Windows token and iPads that
+// request desktop pages, and the library does not.
+func mergeOS(lib libraryResult, name, version string) (string, string) {
+	switch {
+	case name == "":
+		return lib.os, lib.osVersion
+	case name != lib.os:
+		return name, version
+	case version == "":
+		return name, lib.osVersion
+	}
+	return name, version
+}
+
+// mergeBrowser returns the library's browser family unless the rules
+// found a browser's own token (in-app browsers, the many browsers built on
+// Chromium, WebKit or Gecko), an Android web view, or a browser the
+// library does not name. The version is the rules' reading of the token
+// that names the browser, because the library reads it by position and
+// gets it wrong when tokens are added or reordered. IE is the exception:
+// in compatibility view it sends "MSIE 7.0" and the library reads the real
+// version from the Trident token.
+func mergeBrowser(lib libraryResult, rule ruleBrowser) (string, string) {
+	switch {
+	case lib.browser == "":
+		return rule.name, rule.version
+	case rule.name == "":
+		return lib.browser, lib.browserVersion
+	case rule.priority >= prioSpecific, rule.name == browserChromeWebView:
+		return rule.name, rule.version
+	case rule.name != lib.browser:
+		// Both read an engine's token and disagree, as for IE 11 with a
+		// copied "Firefox/12.0" token.
+		return lib.browser, lib.browserVersion
+	}
+
+	version := rule.version
+	if version == "" || rule.name == browserIE && lib.browserVersion != "" {
+		version = lib.browserVersion
+	}
+	return rule.name, version
 }
 
 // unidentifiedClient reports whether a user agent is not one a browser, an
