@@ -120,15 +120,18 @@ var laptopMarkers = []string{
 	"desktop", " pc", "aio ", "all-in-one",
 }
 
-// tabletMarkers are lower-case parts of Android tablet model names. They
-// are the words "tab" and "pad", "MID" (Mobile Internet Device) and the
-// model prefixes of tablets by Samsung (SM-T, SM-P, SM-X, GT-P, GT-N80),
-// Amazon (KF), Lenovo (TB-, YT-), Acer (A1-, B1-), Sony (SGP) and LG (LG-V).
-var tabletMarkers = []string{
-	"tablet", "tab", "pad", "mid", "sm-t", "sm-p", "sm-x", "gt-p", "gt-n80", "kindle",
-	"nexus 7", "nexus 9", "nexus 10", "lenovo tb", "tb-", "yt-", "a1-", "b1-", "sgp",
-	"lg-v", "xoom", "transformer", "slate", "archos", "iconia", "iplay", "pixel c",
-	"mediapad", "matepad", "venue",
+// isLaptopModel reports whether a lower-case Android model names a laptop
+// or a desktop. Chuwi's HiBook is a tablet with a keyboard dock.
+func isLaptopModel(model string) bool {
+	if strings.Contains(model, "hibook") {
+		return false
+	}
+	for _, m := range laptopMarkers {
+		if strings.Contains(model, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // detectDevice returns the device type of a user agent from the substrings
@@ -176,25 +179,21 @@ func detectDevice(ua string, found *foundSubstrings, t *uaTokens, osName string,
 }
 
 // androidDevice distinguishes phones, tablets and laptops. A model named
-// like a laptop or a tablet decides first. Otherwise browsers decide by the
-// "Mobile" token, which they send on phones and leave out on tablets,
-// following Google's guidance to site owners. The HTTP client of Android
-// apps (Dalvik) sends no such token, so apps count as phones, by far the
-// more common Android devices.
+// like a laptop or a tablet (tabletmodels.go) decides first. Otherwise
+// browsers decide by the "Mobile" token, which they send on phones and
+// leave out on tablets, following Google's guidance to site owners. The
+// HTTP client of Android apps (Dalvik) sends no such token, so apps count
+// as phones, by far the more common Android devices.
 func androidDevice(ua string, found *foundSubstrings, t *uaTokens) string {
-	model := strings.ToLower(androidModel(t))
 	if found.has(idChromebook) {
 		return deviceDesktop
 	}
-	for _, m := range laptopMarkers {
-		if strings.Contains(model, m) {
-			return deviceDesktop
-		}
-	}
-	for _, m := range tabletMarkers {
-		if strings.Contains(model, m) {
-			return deviceTablet
-		}
+	model := strings.ToLower(androidModel(ua, t))
+	switch {
+	case isLaptopModel(model):
+		return deviceDesktop
+	case isTabletModel(model):
+		return deviceTablet
 	}
 
 	if d := puffinDevice(t); d != "" {
@@ -208,8 +207,11 @@ func androidDevice(ua string, found *foundSubstrings, t *uaTokens) string {
 
 // androidModel returns the device model of an Android user agent: the
 // comment item that ends in " Build/...", or else the item after the
-// "Android x" item that is not a locale or a flag.
-func androidModel(t *uaTokens) string {
+// "Android x" (or UC Browser's "Adr x") item that is not a locale or a
+// flag. User agents that lost the parentheses of their comment
+// ("Dalvik/1.6.0 Linux; U; Android 4.2.2; AP-727G Build/JDQ39") give the
+// text between the last semicolon and " Build/".
+func androidModel(ua string, t *uaTokens) string {
 	tokens := t.tokens()
 	for _, tok := range tokens {
 		if tok.comment && strings.HasSuffix(tok.name, " Build") {
@@ -218,7 +220,7 @@ func androidModel(t *uaTokens) string {
 	}
 
 	for i, tok := range tokens {
-		if !tok.comment || !hasPrefixFold(tok.name, "android") {
+		if !tok.comment || !hasPrefixFold(tok.name, "android") && !hasPrefixFold(tok.name, "adr ") {
 			continue
 		}
 		for _, next := range tokens[i+1:] {
@@ -231,7 +233,21 @@ func androidModel(t *uaTokens) string {
 		}
 		break
 	}
-	return ""
+	return modelBeforeBuild(ua)
+}
+
+// modelBeforeBuild returns the text between the semicolon before the first
+// " Build/" of ua and that " Build/", or "".
+func modelBeforeBuild(ua string) string {
+	end := strings.Index(ua, " Build/")
+	if end < 0 {
+		return ""
+	}
+	start := strings.LastIndexByte(ua[:end], ';')
+	if start < 0 {
+		return ""
+	}
+	return strings.TrimSpace(ua[start+1 : end])
 }
 
 // isLocaleOrFlag reports whether a comment item is a locale such as "en-us"

@@ -34,7 +34,7 @@
 //   - Device: the library only knows Mobile() and calls every WebKit
 //     browser on Linux a phone. The rules decide first: markers of TVs,
 //     consoles, headsets, watches, cars and tablets; Android models named
-//     like laptops or tablets, before the "Mobile" token;
+//     like laptops or tablets (tabletmodels.go), before the "Mobile" token;
 //     operating systems that run only on phones. Mobile() decides what no
 //     rule recognises, except for HTTP libraries such as okhttp, which the
 //     contract gives the Desktop device.

@@ -9,19 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// knownGaps are rows that miss their floor for a reason the enricher cannot
-// fix without new data, with the rate the test enforces for them instead,
-// so that they cannot get worse unnoticed.
-//
-// NOTE: Matomo's tablet fixtures exercise device-detector's database of
-// device models. Of the 104 tablets missed, 78 send the "Mobile" token of a
-// phone, 24 are app clients that name only a model number such as
-// "RC0710B", and 2 have laptop-like names ("HiBook pro"). Telling them
-// apart needs a model table, which the corpora do not include.
-var knownGaps = map[string]float64{
-	metricDevice + "/matomo tablet": 0.79,
-}
-
 func TestReportFloors(t *testing.T) {
 	var out bytes.Buffer
 	res, err := Report(&out, "../../testdata")
@@ -38,10 +25,6 @@ func TestReportFloors(t *testing.T) {
 	}
 
 	for _, row := range res.Rows {
-		if gap, ok := knownGaps[row.Metric+"/"+row.List]; ok {
-			require.GreaterOrEqualf(t, row.Rate, gap, "%s on %s fell below its known-gap floor", row.Metric, row.List)
-			continue
-		}
 		require.Truef(t, row.Pass(), "%s on %s: %.2f%%, floor %.1f%%", row.Metric, row.List, 100*row.Rate, 100*row.Floor)
 	}
 }

@@ -1,0 +1,151 @@
+package enrich
+
+import (
+	"regexp"
+	"strings"
+)
+
+// Tablet model rules. Android user agents name the device model ("SM-T510",
+// "KFTRWI", "RC0710B"). Many tablets send a phone's "Mobile" token anyway,
+// among them the stock browser of Android 4 and earlier on cheap tablets
+// and UC Browser, and Dalvik app clients send no browser token at all. The
+// rules below recognise tablets by how vendors name them, and
+// androidDevice applies them before the "Mobile" token decides.
+// VOCABULARY.md lists the vendors, the schemes and their sources.
+
+// tabletModelWords are lower-case words that mark a tablet wherever they
+// occur in the model. They are "tablet", "tab" and "pad" (Galaxy Tab,
+// MediaPad, MatePad, ZenPad, Xiaomi Pad), "MID" (Mobile Internet Device)
+// and product lines that are tablets only. The rest are the model prefixes
+// of Samsung (SM-T, SM-P, SM-X, GT-P, GT-N5100, GT-N8000), Sony (SGP),
+// Acer (A1-, B1-) and Lenovo (IdeaPad A1-).
+var tabletModelWords = []string{
+	"tablet", "tab", "pad", "mid", "kindle", "xoom", "transformer", "slate",
+	"archos", "arnova", "iconia", "iplay", "pixel c", "nexus 7", "nexus 9",
+	"nexus 10", "venue", "playbook", "numy", "ypy", "hibook", "boox", "nook",
+	"sm-t", "sm-p", "sm-x", "gt-p", "gt-n80", "gt-n51", "sgp", "a1-", "b1-",
+}
+
+// phoneNamesWithTabletWords are phone names that contain one of
+// tabletModelWords: the Coolpad brand and the code name of HTC's
+// Sensation (Pyramid).
+var phoneNamesWithTabletWords = []string{"coolpad", "pyramid"}
+
+// tabletModelCodes are the model code schemes of tablet makers, as regular
+// expressions over the lower-case model, each anchored at its start.
+var tabletModelCodes = []struct {
+	vendor string
+	code   string
+}{
+	// Fire tablets: KFOT, KFTT, KFAPWI, KFTRWI, ...
+	{"Amazon", `kf[a-z]{2,5}$`},
+	// Lenovo Tab and Yoga Tab: TB-X505F, TB2-X30F, YT3-X50F, YT-X705F.
+	{"Lenovo", `(lenovo[ _])?(tb|yt)\d?-`},
+	// MediaPad and MatePad: AGS2-W09, BAH-L09, BTV-DL09, CMR-AL09,
+	// SHT-W09, KOB-L09, MRX-W09, DBY-W09, ... and the older S7-301u,
+	// S8-701w, M2-801L and T1-701u.
+	{"Huawei", `(ags\d?|bah\d?|btv|cmr|scm|sht|vrd|cpn|kob\d?|bg2|mrx|dby\d?|agr|krj|jdn\d?)-[a-z]{0,2}\d\d`},
+	{"Huawei", `(s7|s8|m2|t1)-[a-z]?\d{2,3}[a-z]?$`},
+	// ZenPad and MeMO Pad codes K00x, K01x, P00x, P01x, P02x; Transformer
+	// TF101 to TF701T; MeMO Pad ME173X, ME302C, ...
+	{"Asus", `(asus[ _])?(k0[01][0-9a-z]|p0[0-2][0-9a-z])$`},
+	{"Asus", `(asus[ _])?(tf\d{3}[a-z]{0,2}|me\d{3}[a-z]{1,2})$`},
+	// Iconia Tab 10: A3-A10 to A3-A40. The Iconia Tab A100 to A701 are
+	// left out because Micromax names phones the same.
+	{"Acer", `a3-a\d\d`},
+	// LG G Pad (LG-V400 to LG-V700) and Optimus Pad (LG-V900 to V909).
+	// LG's Verizon phones are LG-VS and LG-VM.
+	{"LG", `lg-v([4-7]\d\d|90\d)`},
+	// Motorola Xoom: MZ601 to MZ617.
+	{"Motorola", `mz6\d\d`},
+	// Barnes & Noble Nook tablets: BNTV250, BNRV200, ...
+	{"Barnes & Noble", `bn[rt]v\d{3}`},
+	// Prestigio MultiPad: PMT3057, PMT5001, ... Its phones are PSP.
+	{"Prestigio", `pmt\d{3,4}`},
+	// Archos and Arnova internet tablets: A70S, A101IT, A80KSC, A101B,
+	// and Arnova's AN + screen size + variant + generation (AN7G2,
+	// AN10BG3, AN9G2I). A90 and A97 are left out: Micromax and Celkon
+	// phones use them (A90s, A97i).
+	{"Archos", `a(70|80|101)[a-z]`},
+	{"Archos", `an\d{1,2}[a-z]?g\d`},
+	// Alcatel One Touch tablets: T10, T20, POP 7 and 8 (P310, P320),
+	// EVO 7 and 8, TAB 7.
+	{"Alcatel", `(alcatel[ _])?one ?touch[ _]?(t\d|p3\d\d|evo ?\d|tab)`},
+	// Mito's tablets are the T series (T10, T330, T777); its phones are the
+	// A series.
+	{"Mito", `mito[ _-]?t\d`},
+	// Ainol Novo 7 to 10 and Numy.
+	{"Ainol", `(ainol[ _])?novo ?\d`},
+	// Allview's Speed, City and AX tablet lines.
+	{"Allview", `allview ?(\d ?)?(speed|city|ax\d)`},
+	// Chuwi's Android devices are tablets: CW-Hi10, CW-V88, Hi8 Air,
+	// Vi10 Plus.
+	{"Chuwi", `cw-|(hi|vi)\d{1,2}([ _-]|$)`},
+	// Assistant names tablets AP-xxx and phones AS-xxxx; Etuline names
+	// tablets ETL-Txxxx and phones ETL-Sxxxx.
+	{"Assistant", `ap-\d{3}`},
+	{"Etuline", `etl-t\d`},
+	// 3Q Qoo! tablets are named with two letters of the product line, the
+	// screen size in inches (07 to 13) or tenths of an inch (78, 97), two
+	// digits and a revision letter: RC0710B, QS9718C, LC0901D, VM1017A.
+	// Some start with the brand, as 3Q_ER71B. Motorola's phones share the
+	// shape but start with XT (XT1080M).
+	{"3Q", `(([a-wyz][a-z]|x[a-su-z])(0[7-9]|1[0-3]|78|97)\d\d[a-z]{1,2}$|3q[ _-])`},
+}
+
+// tabletModelCode matches any of tabletModelCodes at the start of a model.
+var tabletModelCode = func() *regexp.Regexp {
+	codes := make([]string, len(tabletModelCodes))
+	for i, c := range tabletModelCodes {
+		codes[i] = c.code
+	}
+	return regexp.MustCompile(`^(?:` + strings.Join(codes, "|") + `)`)
+}()
+
+// isTabletModel reports whether an Android device model, in lower case, is
+// named like a tablet.
+func isTabletModel(model string) bool {
+	if model == "" {
+		return false
+	}
+	for _, name := range phoneNamesWithTabletWords {
+		if strings.Contains(model, name) {
+			model = strings.ReplaceAll(model, name, "")
+		}
+	}
+	for _, w := range tabletModelWords {
+		if strings.Contains(model, w) {
+			return true
+		}
+	}
+	return tabletModelCode.MatchString(model) || isAlcatelTabletNumber(model)
+}
+
+// isAlcatelTabletNumber reports whether a model is one of TCL's Alcatel
+// model numbers for tablets: four digits starting with 8 or 9 and an
+// optional letter for the variant (8063, 9003X, 9027W). Its phones start
+// with lower digits (4034X, 5033D, 6039Y, 7040N), apart from the 6-inch
+// Pixi 4 (6) and A3 XL phones 8050, 9001 and 9008.
+//
+// NOTE: the ranges come from the model numbers of known Alcatel devices;
+// no published list of TCL's numbering was found.
+func isAlcatelTabletNumber(model string) bool {
+	model = strings.TrimPrefix(model, "alcatel ")
+	model = strings.TrimPrefix(model, "alcatel_")
+	if len(model) == 5 && isLetter(model[4]) {
+		model = model[:4]
+	}
+	if len(model) != 4 || model[0] != '8' && model[0] != '9' {
+		return false
+	}
+	for i := 1; i < 4; i++ {
+		if !isDigit(model[i]) {
+			return false
+		}
+	}
+	switch model {
+	case "8050", "9001", "9008":
+		return false
+	}
+	return true
+}
