@@ -29,9 +29,20 @@ func realFeedTopic(t *testing.T) (kafka.Config, string) {
 func TestRealBrokerTopicIsCompacted(t *testing.T) {
 	kcfg, topic := realFeedTopic(t)
 	client := &kafkago.Client{Addr: kafkago.TCP(kcfg.Brokers...), Timeout: 10 * time.Second}
-	res, err := client.DescribeConfigs(context.Background(), &kafkago.DescribeConfigsRequest{
+	req := &kafkago.DescribeConfigsRequest{
 		Resources: []kafkago.DescribeConfigRequestResource{{ResourceType: kafkago.ResourceTypeTopic, ResourceName: topic, ConfigNames: []string{"cleanup.policy"}}},
-	})
+	}
+
+	// A topic just created may not be known to the broker that answers
+	// for a moment, so the lookup is retried for a few seconds.
+	var res *kafkago.DescribeConfigsResponse
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		res, err = client.DescribeConfigs(context.Background(), req)
+		if err == nil && len(res.Resources) == 1 && res.Resources[0].Error == nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	require.NoError(t, err)
 	require.Len(t, res.Resources, 1)
 	require.NoError(t, res.Resources[0].Error)
