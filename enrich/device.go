@@ -192,7 +192,7 @@ func androidDevice(ua string, found *foundSubstrings, t *uaTokens) string {
 	switch {
 	case isLaptopModel(model):
 		return deviceDesktop
-	case isTabletModel(model):
+	case isTabletModel(model, found):
 		return deviceTablet
 	}
 

@@ -34,7 +34,7 @@ func (s *substringSet) id(sub string) int {
 }
 
 // uaSubstrings holds the substrings of deviceMarkers, mobileMarkers,
-// browserBySubstring and osBySubstring. The ids of each table's entries are
+// browserBySubstring, osBySubstring and tabletModelWords. The ids of each table's entries are
 // kept next to the table.
 var uaSubstrings substringSet
 
@@ -43,6 +43,7 @@ var (
 	mobileMarkerIDs  []int
 	browserSubstrIDs []int
 	osSubstrIDs      []int
+	tabletWordIDs    []int
 
 	idChromebook = uaSubstrings.id("chromebook")
 	idMobile     = uaSubstrings.id("mobile")
@@ -61,6 +62,9 @@ func init() {
 	}
 	for _, r := range osBySubstring {
 		osSubstrIDs = append(osSubstrIDs, uaSubstrings.id(r.substring))
+	}
+	for _, w := range tabletModelWords {
+		tabletWordIDs = append(tabletWordIDs, uaSubstrings.id(w))
 	}
 	if len(uaSubstrings.list) > maxSubstrings {
 		panic(fmt.Sprintf("enrich: too many detector substrings: %d, foundSubstrings holds at most %d", len(uaSubstrings.list), maxSubstrings))

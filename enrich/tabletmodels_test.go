@@ -1,40 +1,89 @@
 package enrich
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
 
+// tabletModelExamples are models of each scheme in tabletmodels.go.
+var tabletModelExamples = []string{
+	"SM-T510", "SM-X200", "GT-P5110", "GT-N5100", "KFTRWI", "KFAPWI",
+	"Lenovo TB-X505F", "TB2-X30F", "YT3-X50F", "AGS2-W09", "BAH2-L09", "SHT-AL09",
+	"KOB-L09", "T1-701u", "K013", "P01M", "ASUS_P00C", "TF300T", "ME173X",
+	"B1-730HD", "A1-840FHD", "A3-A40", "LG-V500", "LG-V909", "MZ604", "BNTV400",
+	"PMT5001", "A101IT", "A80KSC", "AN10BG3", "AN7G2DTE", "one touch T10",
+	"ALCATEL ONE TOUCH P310X", "9003X", "8063", "9027W", "MITO T330", "Novo7 Flame",
+	"Numy_3G_AX3", "AllviewCityPlus", "ALLVIEW SPEEDI", "CW-V88-QUAD", "Hi10 pro",
+	"HiBook pro", "AP-719", "ETL-T970", "RC0710B", "QS9718C", "VM1017A", "3Q_ER71B",
+	"Positivo Ypy L1050E", "Nexus 7", "Pixel C", "SGP311",
+}
+
+// phoneModelExamples are phones whose names resemble a tablet scheme.
+var phoneModelExamples = []string{
+	"SM-A536B", "SM-S918B", "GT-I9300", "Pixel 8", "XT1080M", "XT1068", "A110",
+	"A90s", "A97i", "LG-VS980", "LG-H815", "Coolpad 7295", "HTC Pyramid", "5033D",
+	"6039Y", "8050D", "9001X", "9008X", "MITO A16", "AS-5421", "ETL-S5042", "MS50G",
+	"P6_Energy", "X2_Soul", "CPH2449", "GM1913", "M2007J20CG", "TA-1053", "J9110",
+	"vivo 1606", "ZB602KL", "Redmi Note 8 Pro",
+}
+
+// isTabletModelAlone runs isTabletModel on a model as if it were the whole
+// user agent.
+func isTabletModelAlone(t *testing.T, bots *botClassifier, model string) bool {
+	t.Helper()
+	found, _ := bots.scan(model)
+	return isTabletModel(strings.ToLower(model), &found)
+}
+
 // TestTabletModels checks each vendor scheme of tabletmodels.go on a model
 // of the family and on phones of the same or a similar name.
 func TestTabletModels(t *testing.T) {
-	tablets := []string{
-		"SM-T510", "SM-X200", "GT-P5110", "GT-N5100", "KFTRWI", "KFAPWI",
-		"Lenovo TB-X505F", "TB2-X30F", "YT3-X50F", "AGS2-W09", "BAH2-L09", "SHT-AL09",
-		"KOB-L09", "T1-701u", "K013", "P01M", "ASUS_P00C", "TF300T", "ME173X",
-		"B1-730HD", "A1-840FHD", "A3-A40", "LG-V500", "LG-V909", "MZ604", "BNTV400",
-		"PMT5001", "A101IT", "A80KSC", "AN10BG3", "AN7G2DTE", "one touch T10",
-		"ALCATEL ONE TOUCH P310X", "9003X", "8063", "9027W", "MITO T330", "Novo7 Flame",
-		"Numy_3G_AX3", "AllviewCityPlus", "ALLVIEW SPEEDI", "CW-V88-QUAD", "Hi10 pro",
-		"HiBook pro", "AP-719", "ETL-T970", "RC0710B", "QS9718C", "VM1017A", "3Q_ER71B",
-		"Positivo Ypy L1050E", "Nexus 7", "Pixel C", "SGP311",
-	}
-	phones := []string{
-		"SM-A536B", "SM-S918B", "GT-I9300", "Pixel 8", "XT1080M", "XT1068", "A110",
-		"A90s", "A97i", "LG-VS980", "LG-H815", "Coolpad 7295", "HTC Pyramid", "5033D",
-		"6039Y", "8050D", "9001X", "9008X", "MITO A16", "AS-5421", "ETL-S5042", "MS50G",
-		"P6_Energy", "X2_Soul", "CPH2449", "GM1913", "M2007J20CG", "TA-1053", "J9110",
-		"vivo 1606", "ZB602KL", "Redmi Note 8 Pro",
-	}
+	bots, err := newBotClassifier()
+	require.NoError(t, err)
 
-	for _, model := range tablets {
-		require.Truef(t, isTabletModel(strings.ToLower(model)), "%s is a tablet", model)
+	for _, model := range tabletModelExamples {
+		require.Truef(t, isTabletModelAlone(t, bots, model), "%s is a tablet", model)
 	}
-	for _, model := range phones {
-		require.Falsef(t, isTabletModel(strings.ToLower(model)), "%s is a phone", model)
+	for _, model := range phoneModelExamples {
+		require.Falsef(t, isTabletModelAlone(t, bots, model), "%s is a phone", model)
 	}
+}
+
+// TestTabletCodesByFirstByte checks that looking codes up by the first byte
+// of the model matches exactly the models that all codes together match.
+func TestTabletCodesByFirstByte(t *testing.T) {
+	var codes []string
+	for _, c := range tabletModelCodes {
+		codes = append(codes, c.code)
+	}
+	all := regexp.MustCompile(`^(?:` + strings.Join(codes, "|") + `)`)
+
+	for _, model := range append(tabletModelExamples, phoneModelExamples...) {
+		lower := strings.ToLower(model)
+		want := all.MatchString(lower)
+		re := tabletCodesByFirstByte[lower[0]]
+		got := re != nil && re.MatchString(lower)
+		require.Equalf(t, want, got, "model %s", model)
+	}
+}
+
+func TestFirstBytes(t *testing.T) {
+	set := firstBytes(`(lenovo[ _])?(tb|yt)\d?-`)
+	require.True(t, set['l'])
+	require.True(t, set['t'])
+	require.True(t, set['y'])
+	require.False(t, set['a'])
+
+	set = firstBytes(`[ab]1-\d{3}|a3-a\d\d`)
+	require.True(t, set['a'])
+	require.True(t, set['b'])
+	require.False(t, set['c'])
+
+	set = firstBytes(`x?`)
+	require.True(t, set['z'], "a pattern that matches the empty string starts with any byte")
 }
 
 // TestTabletModelBeforeMobileToken checks that a tablet model decides
