@@ -26,6 +26,9 @@ type keywordMatcher struct {
 	outputEnd   []int32
 	outputIDs   []int32
 	outputLink  []int32
+	// emits is true for the states that have outputs of their own or an
+	// outputLink, so appendMatches reads the output tables only for them.
+	emits []bool
 }
 
 // newKeywordMatcher compiles keywords, which must be lower case. Keyword i is
@@ -130,10 +133,12 @@ func (m *keywordMatcher) complete(next []int32, own [][]int32) {
 
 	m.outputStart = make([]int32, states)
 	m.outputEnd = make([]int32, states)
+	m.emits = make([]bool, states)
 	for s, ids := range own {
 		m.outputStart[s] = int32(len(m.outputIDs))
 		m.outputIDs = append(m.outputIDs, ids...)
 		m.outputEnd[s] = int32(len(m.outputIDs))
+		m.emits[s] = len(ids) > 0 || m.outputLink[s] != 0
 	}
 }
 
@@ -144,6 +149,9 @@ func (m *keywordMatcher) appendMatches(dst []int32, s string) []int32 {
 	state := uint16(0)
 	for i := 0; i < len(s); i++ {
 		state = m.next[int(state)*m.classes+int(m.class[s[i]])]
+		if !m.emits[state] {
+			continue
+		}
 		for out := int32(state); out > 0; out = m.outputLink[out] {
 			dst = append(dst, m.outputIDs[m.outputStart[out]:m.outputEnd[out]]...)
 		}
