@@ -48,14 +48,29 @@ func Load(path string, dst any, environ []string) error {
 	return ApplyEnv(dst, environ)
 }
 
-// Decode decodes YAML data into dst, rejecting unknown keys.
+// Decode decodes YAML data into dst, rejecting unknown keys. A value that
+// does not fit its field, or an unknown or repeated key, is a *KeyError
+// naming the dotted key and its line, such as `worker.flushInterval:
+// invalid duration "5 seconds", ... (line 35)`. Several errors are
+// joined with errors.Join. A YAML syntax error is returned as yaml.v3 words it, with
+// the line but no key, because the document has no node tree to search.
 func Decode(data []byte, dst any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(dst); err != nil && !errors.Is(err, io.EOF) {
+	err := dec.Decode(dst)
+	if err == nil || errors.Is(err, io.EOF) {
+		return nil
+	}
+
+	var typeErr *yaml.TypeError
+	if !errors.As(err, &typeErr) {
 		return err
 	}
-	return nil
+	var root yaml.Node
+	if perr := yaml.Unmarshal(data, &root); perr != nil {
+		return err
+	}
+	return keyErrors(&root, typeErr.Errors)
 }
 
 // ApplyEnv sets the fields of dst named by CLICKSTREAM_ variables in environ.
