@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/clickstream/clickstream/pkg/event"
 	"github.com/clickstream/clickstream/pkg/worker"
@@ -36,6 +37,18 @@ func (s chStore) CountsByResource(ctx context.Context, ids []string) (map[string
 	out := make(map[string]worker.ResourceCount, len(counts))
 	for id, c := range counts {
 		out[id] = worker.ResourceCount{Count: c.Count, Last: c.Last}
+	}
+	return out, nil
+}
+
+func (s chStore) RecentVisitors(ctx context.Context, partition int, before int64, since time.Time, limit int) ([]worker.Visitor, error) {
+	visitors, err := s.ch.RecentVisitors(ctx, partition, before, since, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]worker.Visitor, len(visitors))
+	for i, v := range visitors {
+		out[i] = worker.Visitor{ResourceID: v.ResourceID, IP: v.IP, UA: v.UA, Last: v.Last}
 	}
 	return out, nil
 }

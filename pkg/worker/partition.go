@@ -72,6 +72,10 @@ func (p *partition) run(procCtx, genCtx context.Context) {
 	defer reader.Close()
 
 	p.log.Info("partition started", zap.Int64("offset", p.offset))
+	if err := p.restoreVisitors(work); err != nil {
+		p.log.Error("partition stopped before its first batch", zap.Error(err))
+		return
+	}
 	batch := make([]kafkago.Message, 0, p.w.cfg.BatchSize)
 	for stop.Err() == nil {
 		batch = p.collect(stop, reader, batch[:0])

@@ -120,30 +120,80 @@ type visitorKey struct {
 	visitor  uint64
 }
 
+func newVisitorKey(resource, ip, ua string) visitorKey {
+	h := fnv.New64a()
+	h.Write([]byte(ip))
+	h.Write([]byte{0})
+	h.Write([]byte(ua))
+	return visitorKey{resource: resource, visitor: h.Sum64()}
+}
+
+// restoreVisitors fills the duplicate window from the interactions already
+// stored from this partition, so that a worker taking over the partition
+// (after a rebalance or a restart) does not count a recent visitor again.
+//
+// NOTE: with enrich.privacy truncating or dropping addresses, the stored
+// IP differs from the raw one, so those visitors are not restored.
+func (p *partition) restoreVisitors(ctx context.Context) error {
+	window := p.w.cfg.DedupWindow
+	if window == 0 || p.offset < 0 {
+		return nil
+	}
+
+	since := p.w.deps.Now().Add(-window)
+	var visitors []Visitor
+	err := p.retry(ctx, "restore_visitors", func(ctx context.Context) error {
+		var err error
+		visitors, err = p.w.deps.Store.RecentVisitors(ctx, p.id, p.offset, since, p.w.cfg.DedupCacheSize)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("restoring the duplicate window: %w", err)
+	}
+
+	// Oldest first, so that the most recent visitors stay in the cache.
+	for i := len(visitors) - 1; i >= 0; i-- {
+		v := visitors[i]
+		p.visitors.put(newVisitorKey(v.ResourceID, v.IP, v.UA), v.Last)
+	}
+	p.log.Info("duplicate window restored", zap.Int("visitors", len(visitors)))
+	return nil
+}
+
 // repeat reports whether the same visitor (IP and user agent) had a counted
 // interaction on the same resource within DedupWindow before ts. It reads
 // the raw hit because privacy settings may have truncated or dropped the
 // stored IP.
 //
-// NOTE: the window lives in memory per partition, so a visitor's first hit
-// after a rebalance or a restart is never marked duplicate.
+// The window lives in memory per partition; restoreVisitors rebuilds it
+// from ClickHouse when a worker takes the partition over.
 func (p *partition) repeat(hit *event.RawHit, ts time.Time) bool {
 	window := p.w.cfg.DedupWindow
 	if window == 0 {
 		return false
 	}
 
-	h := fnv.New64a()
-	h.Write([]byte(hit.IP))
-	h.Write([]byte{0})
-	h.Write([]byte(hit.UA))
-	key := visitorKey{resource: hit.Resource.ID, visitor: h.Sum64()}
+	key := newVisitorKey(hit.Resource.ID, hit.IP, hit.UA)
 
-	if last, ok := p.visitors.get(key); ok && ts.Sub(last) < window && !ts.Before(last) {
+	// Hits of one resource reach the partition in the order the edges
+	// published them, which is not always the order of their timestamps,
+	// so the distance is taken either way. The earlier-processed hit
+	// counts, which depends only on offsets and so repeats on reprocessing.
+	last, ok := p.visitors.get(key)
+	if ok && absDuration(ts.Sub(last)) < window {
 		return true
 	}
-	p.visitors.put(key, ts)
+	if !ok || ts.After(last) {
+		p.visitors.put(key, ts)
+	}
 	return false
+}
+
+func absDuration(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
 }
 
 func (p *partition) deadLetter(ctx context.Context, dead []DeadLetter) error {

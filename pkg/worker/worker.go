@@ -55,6 +55,14 @@ type ResourceCount struct {
 	Last  time.Time
 }
 
+// Visitor is the latest counted interaction of one visitor on one resource.
+type Visitor struct {
+	ResourceID string
+	IP         string
+	UA         string
+	Last       time.Time
+}
+
 // Store is where interactions and dead letters are written.
 type Store interface {
 	InsertInteractions(ctx context.Context, rows []event.Enriched, src Source) error
@@ -62,6 +70,10 @@ type Store interface {
 	// CountsByResource returns the stored interactions that are neither bots
 	// nor duplicates, per resource id.
 	CountsByResource(ctx context.Context, resourceIDs []string) (map[string]ResourceCount, error)
+	// RecentVisitors returns, most recent first and at most limit, the
+	// visitors with counted interactions stored from partition at offsets
+	// below before and with timestamps at or after since.
+	RecentVisitors(ctx context.Context, partition int, before int64, since time.Time, limit int) ([]Visitor, error)
 }
 
 // Producer writes Kafka records synchronously; *kafkago.Writer implements it.

@@ -25,14 +25,23 @@ import (
 type memStore struct {
 	mu       sync.Mutex
 	rows     map[string]event.Enriched
+	offsets  map[string]storedAt
 	inserts  int
 	dead     []DeadLetter
 	failNext int
 }
 
-func newMemStore() *memStore { return &memStore{rows: map[string]event.Enriched{}} }
+// storedAt is where a stored row came from.
+type storedAt struct {
+	partition int
+	offset    int64
+}
 
-func (s *memStore) InsertInteractions(_ context.Context, rows []event.Enriched, _ Source) error {
+func newMemStore() *memStore {
+	return &memStore{rows: map[string]event.Enriched{}, offsets: map[string]storedAt{}}
+}
+
+func (s *memStore) InsertInteractions(_ context.Context, rows []event.Enriched, src Source) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failNext > 0 {
@@ -40,10 +49,30 @@ func (s *memStore) InsertInteractions(_ context.Context, rows []event.Enriched, 
 		return fmt.Errorf("store unavailable")
 	}
 	s.inserts++
-	for _, r := range rows {
+	for i, r := range rows {
 		s.rows[r.ClickID] = r
+		if src.Offsets != nil {
+			s.offsets[r.ClickID] = storedAt{partition: src.Partition, offset: src.Offsets[i]}
+		}
 	}
 	return nil
+}
+
+func (s *memStore) RecentVisitors(_ context.Context, partition int, before int64, since time.Time, limit int) ([]Visitor, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Visitor
+	for id, r := range s.rows {
+		at, ok := s.offsets[id]
+		if !ok || at.partition != partition || at.offset >= before || r.Timestamp.Before(since) || !counted(&r) {
+			continue
+		}
+		out = append(out, Visitor{ResourceID: r.Resource.ID, IP: r.Interaction.IP, UA: r.UA, Last: r.Timestamp.Time})
+	}
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
 }
 
 func (s *memStore) InsertDeadLetters(_ context.Context, d []DeadLetter) error {
@@ -329,4 +358,41 @@ func TestWorkerDeadLettersAHitThatPanics(t *testing.T) {
 	defer f.store.mu.Unlock()
 	require.Contains(t, f.store.dead[0].Reason, "enrichment failed: panic")
 	require.NotContains(t, f.store.rows, poison.ClickID)
+}
+
+func TestWorkerRestartKeepsDuplicateWindow(t *testing.T) {
+	kcfg := kafkatest.Embedded(t, 1, testTopics)
+	f := newFixture(t, kcfg)
+	now := time.Now()
+	first := testHit(f.link, "Mozilla/5.0 same", "203.0.113.7", now)
+	produce(t, kcfg, mustJSON(t, first))
+
+	stop := f.start(t)
+	waitFor(t, "the first visit", func() bool { return f.store.count() == 1 })
+	stop()
+
+	repeat := testHit(f.link, "Mozilla/5.0 same", "203.0.113.7", now.Add(time.Minute))
+	produce(t, kcfg, mustJSON(t, repeat))
+	restart := f.start(t)
+	defer restart()
+	waitFor(t, "the repeat after the restart", func() bool { return f.store.count() == 2 })
+
+	f.store.mu.Lock()
+	defer f.store.mu.Unlock()
+	require.False(t, f.store.rows[first.ClickID].Duplicate)
+	require.True(t, f.store.rows[repeat.ClickID].Duplicate, "the restarted worker restores the window from the store")
+}
+
+func TestRepeatIgnoresTimestampOrder(t *testing.T) {
+	w := &Worker{cfg: DefaultConfig(), deps: Deps{Now: time.Now}}
+	p := &partition{w: w, visitors: newLRU[visitorKey, time.Time](10)}
+	ref := event.ResourceRef{Type: event.ResourceLink, ID: "l1", ProjectID: "p"}
+	now := time.Now()
+	later := testHit(ref, "ua", "203.0.113.1", now)
+	earlier := testHit(ref, "ua", "203.0.113.1", now.Add(-time.Second))
+	farLater := testHit(ref, "ua", "203.0.113.1", now.Add(2*time.Hour))
+
+	require.False(t, p.repeat(&later, later.Timestamp.Time))
+	require.True(t, p.repeat(&earlier, earlier.Timestamp.Time), "a hit stamped earlier but processed later is still a repeat")
+	require.False(t, p.repeat(&farLater, farLater.Timestamp.Time))
 }

@@ -566,3 +566,35 @@ func TestUnknownColumnIsPermanent(t *testing.T) {
 	require.Error(t, err)
 	assert.False(t, IsRetryable(err))
 }
+
+func TestRecentVisitors(t *testing.T) {
+	c := newTestClient(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	row := func(id, ip string, at time.Time, bot bool) event.Enriched {
+		e := event.Enriched{Resource: event.ResourceRef{Type: event.ResourceLink, ID: "link_a", ProjectID: "p"}}
+		e.Interaction = event.Interaction{Timestamp: event.NewTime(at), ClickID: id, IP: ip, UA: "Mozilla/5.0", Bot: bot}
+		return e
+	}
+	rows := []event.Enriched{
+		row("click00000000001", "203.0.113.1", now.Add(-10*time.Minute), false),
+		row("click00000000002", "203.0.113.1", now.Add(-5*time.Minute), false),
+		row("click00000000003", "203.0.113.2", now.Add(-3*time.Hour), false),
+		row("click00000000004", "203.0.113.3", now.Add(-time.Minute), true),
+		row("click00000000005", "203.0.113.4", now.Add(-time.Minute), false),
+	}
+	src := Source{Topic: "hits", Partition: 1, FirstOffset: 100, LastOffset: 104, Offsets: []int64{100, 101, 102, 103, 104}}
+	require.NoError(t, c.InsertInteractions(ctx, rows, src))
+
+	visitors, err := c.RecentVisitors(ctx, 1, 104, now.Add(-time.Hour), 10)
+	require.NoError(t, err)
+
+	require.Len(t, visitors, 1, "old, bot, later-offset and other-partition rows are left out: %+v", visitors)
+	assert.Equal(t, "203.0.113.1", visitors[0].IP)
+	assert.Equal(t, "link_a", visitors[0].ResourceID)
+	assert.Equal(t, now.Add(-5*time.Minute).Unix(), visitors[0].Last.Unix())
+
+	other, err := c.RecentVisitors(ctx, 2, 1000, now.Add(-time.Hour), 10)
+	require.NoError(t, err)
+	assert.Empty(t, other)
+}
