@@ -13,6 +13,7 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // Config is the `kafka` section of the configuration file.
@@ -226,8 +227,15 @@ func Logger(log *zap.Logger) kafkago.Logger {
 	return kafkago.LoggerFunc(func(msg string, args ...any) { s.Debugf(msg, args...) })
 }
 
-// ErrorLogger adapts log to kafka-go's ErrorLogger at error level.
+// ErrorLogger adapts log to kafka-go's ErrorLogger at warn level, at most
+// three identical messages a second. kafka-go reports through it the
+// failures it retries by itself, such as a fetch that timed out while a
+// broker restarts, so they are warnings; a failure that reaches the caller
+// is logged by the caller at error level.
 func ErrorLogger(log *zap.Logger) kafkago.Logger {
-	s := log.Named("kafka").Sugar()
-	return kafkago.LoggerFunc(func(msg string, args ...any) { s.Errorf(msg, args...) })
+	sampled := log.Named("kafka").WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
+		return zapcore.NewSamplerWithOptions(c, time.Second, 3, 0)
+	}))
+	s := sampled.Sugar()
+	return kafkago.LoggerFunc(func(msg string, args ...any) { s.Warnf(msg, args...) })
 }
