@@ -88,10 +88,9 @@ func replayAndSummarize(ctx context.Context, rt *runtime, ch *clickhouse.Client,
 	if err := waitHealthy(ctx, edgeURL+"/healthz", 30*time.Second); err != nil {
 		return err
 	}
-	before, err := ch.Summary(ctx, 1)
-	if err != nil {
-		return fmt.Errorf("reading the summary before the replay: %w", err)
-	}
+	// The summary covers this replay only: rows inserted from one second
+	// before it started, by the server's clock in whole seconds.
+	since := time.Now().Add(-time.Second)
 
 	var targets []replay.Target
 	for _, r := range rt.catalog.All() {
@@ -105,15 +104,15 @@ func replayAndSummarize(ctx context.Context, rt *runtime, ch *clickhouse.Client,
 	printReplay(stdout, opts.log, res)
 	fmt.Fprintf(stdout, "  replayed in %s\n\n", time.Since(started).Round(time.Millisecond))
 
-	want := before.Interactions + uint64(res.ByStatus[http.StatusFound])
-	summary, err := waitForRows(ctx, ch, want, opts.wait)
+	want := uint64(res.ByStatus[http.StatusFound])
+	summary, err := waitForRows(ctx, ch, since, want, opts.wait)
 	if err != nil {
 		return err
 	}
 	stats := waitForDeliveries(ctx, rcv)
 
-	fmt.Fprintf(stdout, "Hits redirected by the edge: %d; interactions in ClickHouse: %d (%d from earlier runs)\n\n",
-		res.ByStatus[http.StatusFound], summary.Interactions, before.Interactions)
+	fmt.Fprintf(stdout, "Hits redirected by the edge: %d; interactions of this replay in ClickHouse: %d\n\n",
+		res.ByStatus[http.StatusFound], summary.Interactions)
 	printSummary(stdout, summary)
 	fmt.Fprintln(stdout)
 	printDeliveries(stdout, stats)
@@ -142,11 +141,12 @@ func waitHealthy(ctx context.Context, url string, timeout time.Duration) error {
 	}
 }
 
-// waitForRows polls the summary until it counts want interactions.
-func waitForRows(ctx context.Context, ch *clickhouse.Client, want uint64, timeout time.Duration) (clickhouse.Summary, error) {
+// waitForRows polls the summary of the rows inserted since until it counts
+// want interactions.
+func waitForRows(ctx context.Context, ch *clickhouse.Client, since time.Time, want uint64, timeout time.Duration) (clickhouse.Summary, error) {
 	deadline := time.Now().Add(timeout)
 	for {
-		s, err := ch.Summary(ctx, 5)
+		s, err := ch.SummarySince(ctx, 5, since)
 		if err != nil {
 			return s, fmt.Errorf("reading the summary: %w", err)
 		}

@@ -53,15 +53,24 @@ type Summary struct {
 // referers of all stored interactions. topN must be 1 to MaxTopN. It runs
 // five queries that each scan the columns they need in the whole table.
 func (c *Client) Summary(ctx context.Context, topN int) (Summary, error) {
+	return c.SummarySince(ctx, topN, time.Time{})
+}
+
+// SummarySince is Summary over the rows inserted at or after since (whole
+// seconds, by the server's clock); a zero since takes every row.
+func (c *Client) SummarySince(ctx context.Context, topN int, since time.Time) (Summary, error) {
 	var s Summary
 	if topN < 1 || topN > MaxTopN {
 		return s, fmt.Errorf("summarizing interactions: topN %d is outside 1-%d", topN, MaxTopN)
 	}
 	table := c.table(TableInteractions)
+	if !since.IsZero() {
+		table = fmt.Sprintf("(SELECT * FROM %s WHERE inserted_at >= toDateTime(%d))", table, since.Unix())
+	}
 
 	row := c.conn.QueryRow(ctx, totalsSQL(table))
 	if err := row.Scan(&s.Rows, &s.Interactions, &s.Counted, &s.Bots, &s.Duplicates); err != nil {
-		return s, fmt.Errorf("summarizing %s: %w", table, err)
+		return s, fmt.Errorf("summarizing %s: %w", c.table(TableInteractions), err)
 	}
 
 	dims := []struct {
@@ -74,9 +83,9 @@ func (c *Client) Summary(ctx context.Context, topN int) (Summary, error) {
 		{"referer", &s.TopReferers},
 	}
 	for _, d := range dims {
-		top, err := c.top(ctx, d.column, topN)
+		top, err := c.top(ctx, table, d.column, topN)
 		if err != nil {
-			return s, fmt.Errorf("summarizing %s by %s: %w", table, d.column, err)
+			return s, fmt.Errorf("summarizing %s by %s: %w", c.table(TableInteractions), d.column, err)
 		}
 		*d.dest = top
 	}
@@ -96,9 +105,10 @@ func topSQL(table, column string, n int) string {
 		"GROUP BY name ORDER BY n DESC, name LIMIT %[4]d", column, table, countedFilter, n)
 }
 
-// top returns the n most frequent values of column among counted interactions.
-func (c *Client) top(ctx context.Context, column string, n int) ([]NameCount, error) {
-	rows, err := c.conn.Query(ctx, topSQL(c.table(TableInteractions), column, n))
+// top returns the n most frequent values of column among the counted
+// interactions of table, a table name or a subquery.
+func (c *Client) top(ctx context.Context, table, column string, n int) ([]NameCount, error) {
+	rows, err := c.conn.Query(ctx, topSQL(table, column, n))
 	if err != nil {
 		return nil, err
 	}
