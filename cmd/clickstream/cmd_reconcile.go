@@ -51,6 +51,8 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(stdout, "Hits with timestamps from %s to %s (not included), UTC:\n",
+		opts.From.Format("2006-01-02 15:04"), opts.To.Format("2006-01-02 15:04"))
 	if err := report.WriteTable(stdout, *gapsOnly); err != nil {
 		return err
 	}
