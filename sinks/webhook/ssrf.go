@@ -158,3 +158,26 @@ func parseCIDRs(entries []string) ([]netip.Prefix, error) {
 	}
 	return out, nil
 }
+
+// AddressPolicy is the dispatcher's check of the addresses it may connect
+// to, for code outside the dispatcher such as the admin API's validation
+// of webhook URLs.
+type AddressPolicy struct {
+	guard addressGuard
+}
+
+// NewAddressPolicy returns the policy of a dispatcher configured with
+// allowCIDRs, the dispatcher.allowCIDRs setting.
+func NewAddressPolicy(allowCIDRs []string) (*AddressPolicy, error) {
+	allow, err := parseCIDRs(allowCIDRs)
+	if err != nil {
+		return nil, fmt.Errorf("dispatcher.allowCIDRs: %w", err)
+	}
+	return &AddressPolicy{guard: addressGuard{allow: allow}}, nil
+}
+
+// Check returns a *RefusedAddressError when the dispatcher would reject a
+// connection to addr.
+func (p *AddressPolicy) Check(addr netip.Addr) error {
+	return p.guard.check(addr)
+}

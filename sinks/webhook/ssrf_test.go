@@ -138,3 +138,19 @@ func TestClientAllowListPasses(t *testing.T) {
 	res = c.Send(context.Background(), "http://localhost:"+port+"/", []byte("{}"), nil)
 	assert.Equal(t, OutcomeSuccess, res.Outcome, "error: %v", res.Err)
 }
+
+func TestAddressPolicyMatchesGuard(t *testing.T) {
+	strict, err := NewAddressPolicy(nil)
+	require.NoError(t, err)
+	loopback, err := NewAddressPolicy([]string{"127.0.0.0/8"})
+	require.NoError(t, err)
+
+	var refused *RefusedAddressError
+	require.ErrorAs(t, strict.Check(netip.MustParseAddr("127.0.0.1")), &refused)
+	require.NoError(t, loopback.Check(netip.MustParseAddr("127.0.0.1")))
+	require.ErrorAs(t, loopback.Check(netip.MustParseAddr("169.254.169.254")), &refused)
+	require.NoError(t, strict.Check(netip.MustParseAddr("93.184.216.34")))
+
+	_, err = NewAddressPolicy([]string{"not-a-cidr"})
+	require.ErrorContains(t, err, "dispatcher.allowCIDRs")
+}
