@@ -143,7 +143,10 @@ func startAdminAPI(t *testing.T, rt *runtime) string {
 
 	cfg := admin.DefaultConfig()
 	cfg.Tokens = []string{adminToken}
-	srv, err := admin.New(cfg, admin.Deps{Webhooks: subscription.NewStore(reg, feed, rt.log), Deliveries: ch, Replayer: replayer, Log: rt.log})
+	srv, err := admin.New(cfg, admin.Deps{
+		Webhooks: subscription.NewStore(reg, feed, rt.log), Deliveries: ch, Replayer: replayer, Log: rt.log,
+		Catalog: rt.catalog, AllowCIDRs: rt.cfg.Dispatcher.AllowCIDRs,
+	})
 	require.NoError(t, err)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)

@@ -37,7 +37,9 @@ func runAdmin(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	defer syncLogger(rt.log)
 
-	stopFeeds, err := rt.followFeeds(ctx, feedSelection{webhooks: true, catalog: *publish, required: true})
+	// The catalog feed keeps the catalog current for the check of webhook
+	// scopes, and --publish-seeds needs it too.
+	stopFeeds, err := rt.followFeeds(ctx, feedSelection{webhooks: true, catalog: true, required: true})
 	if err != nil {
 		return err
 	}
@@ -61,13 +63,16 @@ func runAdmin(ctx context.Context, args []string, _, stderr io.Writer) error {
 
 // serveAdmin serves the admin API on admin.listen and removes expired
 // previous secrets until ctx ends. followFeeds must have followed the
-// webhooks feed.
+// webhooks and catalog feeds.
 func (rt *runtime) serveAdmin(ctx context.Context, deliveries admin.DeliveryLog) error {
 	cfg := rt.cfg.Admin
 	replayer := admin.NewKafkaReplayer(rt.cfg.Kafka, cfg.ReplayMaxEvents, cfg.ReplayMaxScan, rt.log)
 	defer replayer.Close()
 
-	srv, err := admin.New(cfg, admin.Deps{Webhooks: rt.webhookStore, Deliveries: deliveries, Replayer: replayer, Log: rt.log})
+	srv, err := admin.New(cfg, admin.Deps{
+		Webhooks: rt.webhookStore, Deliveries: deliveries, Replayer: replayer, Log: rt.log,
+		Catalog: rt.catalog, AllowCIDRs: rt.cfg.Dispatcher.AllowCIDRs,
+	})
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,11 @@
 package admin
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
+	"github.com/go-chi/chi/v5"
 	"go.uber.org/zap"
 
 	"github.com/clickstream/clickstream/pkg/event"
@@ -45,10 +47,14 @@ func attemptViewOf(a clickhouse.DeliveryAttempt) attemptView {
 }
 
 // listDeliveries returns the latest logged attempts of a webhook, newest
-// first, from the ClickHouse delivery log.
+// first, from the ClickHouse delivery log. The log outlives the webhook,
+// so a deleted webhook's attempts are returned too. An id that is neither
+// a webhook nor in the log is 404.
 func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
-	hook, ok := s.lookup(w, r)
-	if !ok {
+	id := chi.URLParam(r, "id")
+	_, exists := s.deps.Webhooks.Get(id)
+	if !exists && (s.deps.Deliveries == nil || checkWebhookID(id) != nil) {
+		writeError(w, http.StatusNotFound, "id", fmt.Sprintf("webhook %q not found", id))
 		return
 	}
 	limit, e := parseLimit(r.URL.Query().Get("limit"))
@@ -61,10 +67,14 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	attempts, err := s.deps.Deliveries.ListDeliveryAttempts(r.Context(), hook.ID, limit)
+	attempts, err := s.deps.Deliveries.ListDeliveryAttempts(r.Context(), id, limit)
 	if err != nil {
-		s.log.Error("reading the delivery log failed", zap.String("webhookId", hook.ID), zap.Error(err))
+		s.log.Error("reading the delivery log failed", zap.String("webhookId", id), zap.Error(err))
 		writeError(w, http.StatusServiceUnavailable, "", "reading the delivery log failed; try again")
+		return
+	}
+	if !exists && len(attempts) == 0 {
+		writeError(w, http.StatusNotFound, "id", fmt.Sprintf("webhook %q not found and the delivery log has no attempts for it", id))
 		return
 	}
 	views := make([]attemptView, len(attempts))

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,8 +65,9 @@ func fieldError(err error) *apiError {
 }
 
 // decodeBody decodes the JSON object in r's body into dst, rejecting
-// unknown fields, trailing data and bodies over the size limit. With
-// optional set, an empty body leaves dst as it is.
+// other JSON values (null included), unknown fields, trailing data and
+// bodies over the size limit. With optional set, an empty body leaves dst
+// as it is.
 func decodeBody(r *http.Request, dst any, optional bool) *apiError {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
@@ -73,9 +75,9 @@ func decodeBody(r *http.Request, dst any, optional bool) *apiError {
 		}
 	}
 
+	var raw json.RawMessage
 	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(dst)
+	err := dec.Decode(&raw)
 	if errors.Is(err, io.EOF) {
 		if optional {
 			return nil
@@ -88,7 +90,33 @@ func decodeBody(r *http.Request, dst any, optional bool) *apiError {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return badRequest("", "request body must contain exactly one JSON object")
 	}
+
+	// encoding/json decodes null into a struct as a no-op, so an object
+	// is checked for before decoding into dst.
+	if raw[0] != '{' {
+		return badRequest("", "request body must be a JSON object, got %s", jsonValueKind(raw[0]))
+	}
+	fields := json.NewDecoder(bytes.NewReader(raw))
+	fields.DisallowUnknownFields()
+	if err := fields.Decode(dst); err != nil {
+		return decodeError(err)
+	}
 	return nil
+}
+
+// jsonValueKind names the kind of the JSON value that starts with first.
+func jsonValueKind(first byte) string {
+	switch first {
+	case 'n':
+		return "null"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "true or false"
+	}
+	return "a number"
 }
 
 // decodeError names the field of a JSON decoding error where it can.

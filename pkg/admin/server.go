@@ -25,6 +25,7 @@ import (
 
 	"github.com/clickstream/clickstream/pkg/subscription"
 	"github.com/clickstream/clickstream/sinks/clickhouse"
+	"github.com/clickstream/clickstream/sinks/webhook"
 )
 
 // WebhookStore reads and writes webhook subscriptions; *subscription.Store
@@ -56,7 +57,15 @@ type Deps struct {
 	Deliveries DeliveryLog
 	// Replayer may be nil, in which case POST .../replay responds with 503.
 	Replayer Replayer
-	Log      *zap.Logger
+	// Catalog contains the links, QR codes and pages that a webhook's
+	// scope may name. Create and PATCH reject ids it does not contain or
+	// that belong to another project. Nil skips that check.
+	Catalog ResourceCatalog
+	// AllowCIDRs is the dispatcher's dispatcher.allowCIDRs. A webhook URL
+	// whose host is an IP address that the dispatcher rejects is rejected
+	// unless these ranges cover it, as they do for the dispatcher.
+	AllowCIDRs []string
+	Log        *zap.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -67,6 +76,7 @@ type Server struct {
 	deps        Deps
 	log         *zap.Logger
 	tokenHashes [][sha256.Size]byte
+	addresses   *webhook.AddressPolicy
 
 	// writeMu serializes read-modify-write changes of webhooks within this
 	// process, so that two concurrent PATCH requests cannot lose one
@@ -83,6 +93,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if len(cfg.Tokens) == 0 {
 		return nil, errNoTokens
 	}
+	addresses, err := webhook.NewAddressPolicy(deps.AllowCIDRs)
+	if err != nil {
+		return nil, err
+	}
 	if deps.Log == nil {
 		deps.Log = zap.NewNop()
 	}
@@ -90,7 +104,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		deps.Now = time.Now
 	}
 
-	s := &Server{cfg: cfg, deps: deps, log: deps.Log.Named("admin")}
+	s := &Server{cfg: cfg, deps: deps, log: deps.Log.Named("admin"), addresses: addresses}
 	for _, t := range cfg.Tokens {
 		s.tokenHashes = append(s.tokenHashes, sha256.Sum256([]byte(t)))
 	}

@@ -105,7 +105,7 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
 	if req.Disabled {
 		hook.DisabledAt, hook.DisabledReason = &now, subscription.DisabledManually
 	}
-	if e := validateWebhook(hook); e != nil {
+	if e := s.validateNewWebhook(hook); e != nil {
 		writeAPIError(w, e)
 		return
 	}
@@ -187,7 +187,29 @@ func (s *Server) patchWebhook(w http.ResponseWriter, r *http.Request) {
 			hook.PageIDs = *req.PageIDs
 		}
 		return req != (patchRequest{})
+	}, func(hook subscription.Webhook) *apiError {
+		return s.checkPatched(hook, req)
 	}, "")
+}
+
+// checkPatched checks the URL and scopes that a PATCH request sets. The
+// ones it leaves alone are not checked again, so that a resource deleted
+// from the catalog does not block every later change of the webhook.
+func (s *Server) checkPatched(hook subscription.Webhook, req patchRequest) *apiError {
+	if req.URL != nil {
+		if e := s.checkURLHost(hook.URL); e != nil {
+			return e
+		}
+	}
+
+	set := map[string]bool{"linkIds": req.LinkIDs != nil, "qrcodeIds": req.QRCodeIDs != nil, "pageIds": req.PageIDs != nil}
+	var scopes []scopeList
+	for _, sc := range scopesOf(hook) {
+		if set[sc.field] {
+			scopes = append(scopes, sc)
+		}
+	}
+	return s.checkScopes(hook.ProjectID, scopes)
 }
 
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
@@ -214,7 +236,7 @@ func (s *Server) disableWebhook(w http.ResponseWriter, r *http.Request) {
 		now := s.now()
 		hook.DisabledAt, hook.DisabledReason = &now, subscription.DisabledManually
 		return true
-	}, "")
+	}, nil, "")
 }
 
 func (s *Server) enableWebhook(w http.ResponseWriter, r *http.Request) {
@@ -224,7 +246,7 @@ func (s *Server) enableWebhook(w http.ResponseWriter, r *http.Request) {
 		}
 		hook.DisabledAt, hook.DisabledReason = nil, ""
 		return true
-	}, "")
+	}, nil, "")
 }
 
 // rotateRequest is the optional body of POST /v1/webhooks/{id}/rotate-secret.
@@ -257,14 +279,16 @@ func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request) {
 		hook.Secrets = []string{secret, hook.Secrets[0]}
 		hook.PreviousSecretExpiresAt = &expires
 		return true
-	}, secret)
+	}, nil, secret)
 }
 
 // modify applies change to the webhook named in the path under writeMu,
-// validates and stores the result, and responds with it. change returns
-// false when there is nothing to write; the response is then the webhook
-// as it is. newSecret, when set, is returned once in the response.
-func (s *Server) modify(w http.ResponseWriter, r *http.Request, logMessage string, change func(*subscription.Webhook) bool, newSecret string) {
+// validates the result with validateWebhook and then check, when it is
+// not nil, stores it and responds with it. change returns false when
+// there is nothing to write; the response is then the webhook as it is.
+// newSecret, when set, is returned once in the response.
+func (s *Server) modify(w http.ResponseWriter, r *http.Request, logMessage string,
+	change func(*subscription.Webhook) bool, check func(subscription.Webhook) *apiError, newSecret string) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 
@@ -277,6 +301,12 @@ func (s *Server) modify(w http.ResponseWriter, r *http.Request, logMessage strin
 		if e := validateWebhook(hook); e != nil {
 			writeAPIError(w, e)
 			return
+		}
+		if check != nil {
+			if e := check(hook); e != nil {
+				writeAPIError(w, e)
+				return
+			}
 		}
 		if !s.store(w, r, hook, logMessage) {
 			return
@@ -312,6 +342,22 @@ func (s *Server) store(w http.ResponseWriter, r *http.Request, hook subscription
 func (s *Server) writeFailed(w http.ResponseWriter, id string, err error) {
 	s.log.Error("writing a webhook change to the webhooks topic failed", zap.String("webhookId", id), zap.Error(err))
 	writeError(w, http.StatusServiceUnavailable, "", "writing the change to Kafka failed; try again")
+}
+
+// validateNewWebhook checks a webhook that a create request names with
+// validateWebhook, and also checks the characters of its id, the host of
+// its URL and the ids of its scopes against the catalog.
+func (s *Server) validateNewWebhook(hook subscription.Webhook) *apiError {
+	if e := checkWebhookID(hook.ID); e != nil {
+		return e
+	}
+	if e := validateWebhook(hook); e != nil {
+		return e
+	}
+	if e := s.checkURLHost(hook.URL); e != nil {
+		return e
+	}
+	return s.checkScopes(hook.ProjectID, scopesOf(hook))
 }
 
 // validateWebhook checks hook with subscription's rules plus the API's
