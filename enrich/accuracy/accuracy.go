@@ -38,6 +38,10 @@ type Row struct {
 	Rate float64
 	// Floor is the minimum Rate, or the maximum for "false positives".
 	Floor float64
+	// Known is the rate reached so far on a row that is still below its
+	// Floor, or zero. Tests hold such a row at Known so that it cannot fall
+	// unnoticed while the report keeps showing it below the floor.
+	Known float64
 	// Misses are the user agents that disagree, with what the enricher
 	// produced, for debugging.
 	Misses []string
@@ -84,9 +88,9 @@ const (
 	floorFalsePositives = 0.005
 )
 
-// floorTabletDevice is the floor of the Matomo tablet row. It is below
-// floorDevice and set to the rate the rules reach, 94.89%, so that the
-// row cannot fall unnoticed.
+// knownTabletDevice is the rate the rules reach on the Matomo tablet row,
+// 94.89%, below floorDevice. The report shows the row as failing; tests
+// hold it at this rate.
 //
 // NOTE: Matomo's tablet fixtures exercise device-detector's database of
 // device models, and 26 of the 509 tablets are still missed. 15 send a
@@ -96,7 +100,7 @@ const (
 // Andromeda S707, Allview AX2_Frenzy, Alcatel I213, AllDocube U1006,
 // CRONY-7021 or VOLTA4. The last one, CASEBOOK_3, is named like a laptop.
 // Only a list of these model names would classify them.
-const floorTabletDevice = 0.948
+const knownTabletDevice = 0.948
 
 // Report runs one Enricher with the default configuration over the corpora
 // under testdataDir/ua, prints one table to w and returns the rows.
@@ -141,7 +145,7 @@ func measureDevices(e *enrich.Enricher, dir string) ([]Row, error) {
 
 		row := Row{Metric: metricDevice, List: "matomo " + class, Floor: floorDevice}
 		if class == "tablet" {
-			row.Floor = floorTabletDevice
+			row.Known = knownTabletDevice
 		}
 		for _, c := range cases {
 			want := matomoDevices[c.Label]
