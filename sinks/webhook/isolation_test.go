@@ -25,6 +25,9 @@ func TestDispatcherIsolation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("measures delivery rates for about 30 s")
 	}
+	if raceEnabled {
+		t.Skip("measures delivery rates, which the race detector distorts; make test runs it again without -race")
+	}
 
 	var fastHits atomic.Int64
 	// The fast endpoint responds after 5 ms, like a receiver across a
