@@ -3,7 +3,6 @@ package edge
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -52,8 +51,10 @@ type messageWriter interface {
 }
 
 // message is one encoded hit: the Kafka key (the resource id) and the JSON.
+// Neither changes after newMessage returns, so batches, the spool and
+// kafka-go can share them.
 type message struct {
-	key   string
+	key   []byte
 	value []byte
 }
 
@@ -175,11 +176,7 @@ func (p *KafkaPublisher) collectors() []prometheus.Collector {
 // to the spool in the calling goroutine, so under overload a request waits
 // for the local disk, never for Kafka.
 func (p *KafkaPublisher) Publish(h event.RawHit) error {
-	value, err := json.Marshal(h)
-	if err != nil {
-		return fmt.Errorf("encoding hit %s: %w", h.ClickID, err)
-	}
-	msg := message{key: h.Resource.ID, value: value}
+	msg := newMessage(&h)
 
 	p.mu.RLock()
 	defer p.mu.RUnlock()
@@ -385,7 +382,7 @@ func (p *KafkaPublisher) send(batch []message) {
 
 	msgs := make([]kafkago.Message, len(batch))
 	for i, m := range batch {
-		msgs[i] = kafkago.Message{Key: []byte(m.key), Value: m.value}
+		msgs[i] = kafkago.Message{Key: m.key, Value: m.value}
 	}
 
 	err := p.write(msgs)

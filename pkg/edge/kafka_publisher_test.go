@@ -417,7 +417,7 @@ func TestPublisherResendResumesSegment(t *testing.T) {
 		h := newTestHit(i, "link_resume")
 		value, err := json.Marshal(h)
 		require.NoError(t, err)
-		records = append(records, encodeSpoolRecord(message{key: h.Resource.ID, value: value}))
+		records = append(records, encodeSpoolRecord(message{key: []byte(h.Resource.ID), value: value}))
 	}
 	_, err = sp.Append(records)
 	require.NoError(t, err)
