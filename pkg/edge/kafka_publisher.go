@@ -99,6 +99,9 @@ type KafkaPublisher struct {
 	// again. Only the sender goroutine uses them.
 	resumeSegment uint64
 	resumeRecord  int
+	// sendBuffer contains the Kafka messages of the batch being sent. Only
+	// the sender goroutine uses it.
+	sendBuffer []kafkago.Message
 }
 
 // NewKafkaPublisher opens the spool in cfg.Spool.Dir and starts the
@@ -247,7 +250,7 @@ func (p *KafkaPublisher) runBatcher() {
 			if len(batch) == 0 {
 				timer.Reset(p.cfg.BatchTimeout)
 			}
-			batch = append(batch, msg)
+			batch = p.takeQueued(append(batch, msg))
 			if len(batch) < p.cfg.BatchSize {
 				continue
 			}
@@ -264,6 +267,22 @@ func (p *KafkaPublisher) runBatcher() {
 			return
 		}
 	}
+}
+
+// takeQueued appends the hits already in the queue to batch, up to
+// BatchSize, without waiting. Under load the batcher then blocks in its
+// select once per burst of hits rather than once per hit. That select cost
+// 1.6% of the edge's CPU time in a profile under wrk load.
+func (p *KafkaPublisher) takeQueued(batch []message) []message {
+	for len(batch) < p.cfg.BatchSize {
+		select {
+		case msg := <-p.queue:
+			batch = append(batch, msg)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // dispatch hands batch to the sender, or spools it when Kafka is failing or
@@ -380,12 +399,16 @@ func (p *KafkaPublisher) send(batch []message) {
 		return
 	}
 
-	msgs := make([]kafkago.Message, len(batch))
-	for i, m := range batch {
-		msgs[i] = kafkago.Message{Key: m.key, Value: m.value}
+	// kafka-go copies the Message values into its own batches, so the
+	// buffer can be reused for the next batch once write returns.
+	msgs := p.sendBuffer[:0]
+	for _, m := range batch {
+		msgs = append(msgs, kafkago.Message{Key: m.key, Value: m.value})
 	}
+	p.sendBuffer = msgs
 
 	err := p.write(msgs)
+	clear(msgs)
 	if err == nil {
 		p.m.published.WithLabelValues("queue").Add(float64(len(batch)))
 		return
