@@ -23,7 +23,12 @@ const qrParam = "qr"
 // link without one, and 404 for a domain and key the catalog does not
 // contain. The package documentation describes the query and qr handling.
 func (s *Server) handleRedirect(w http.ResponseWriter, r *http.Request) {
-	key := r.PathValue("key")
+	s.redirect(w, r, r.PathValue("key"))
+}
+
+// redirect responds to r for the short link key, as handleRedirect
+// describes.
+func (s *Server) redirect(w http.ResponseWriter, r *http.Request, key string) {
 	res, ok := s.cat.Lookup(requestDomain(r.Host), key)
 	if !ok || key == "" {
 		s.writeRedirectError(w, http.StatusNotFound, "short link not found")

