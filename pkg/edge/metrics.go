@@ -3,6 +3,7 @@ package edge
 import (
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -18,10 +19,14 @@ type serverMetrics struct {
 	ingestRequests    *prometheus.CounterVec
 	ingestLines       *prometheus.CounterVec
 	publisherRejected prometheus.Counter
+
+	// redirected is redirects{status="302"}, looked up once because every
+	// redirect counts it.
+	redirected prometheus.Counter
 }
 
 func newServerMetrics() *serverMetrics {
-	return &serverMetrics{
+	m := &serverMetrics{
 		redirects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metricsNamespace, Name: "redirects_total",
 			Help: "Short-link requests answered, by HTTP status code (302, 404, 410).",
@@ -51,6 +56,8 @@ func newServerMetrics() *serverMetrics {
 			Help: "Hits the publisher returned an error for; the publisher's own metrics say why.",
 		}),
 	}
+	m.redirected = m.redirects.WithLabelValues(statusLabel(http.StatusFound))
+	return m
 }
 
 func (m *serverMetrics) collectors() []prometheus.Collector {

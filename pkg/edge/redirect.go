@@ -18,6 +18,12 @@ import (
 // is removed from the query that is passed on to the destination.
 const qrParam = "qr"
 
+// noStore is the Cache-Control value of every redirect. Responses share
+// the slice, which is safe because net/http copies the header at
+// WriteHeader and only reads the values, and because Header.Add on a full
+// slice appends to a copy.
+var noStore = []string{"no-store"}
+
 // handleRedirect responds to GET and HEAD on a short link with 302 to the
 // destination (or to the expired URL of an expired link), 410 for an expired
 // link without one, and 404 for a domain and key the catalog does not
@@ -45,11 +51,13 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request, key string) {
 	scan, query := splitQRParam(r.URL.RawQuery)
 	location := mergeQuery(dest, query)
 
+	// The keys are canonical already, so Header.Set would only check them
+	// again.
 	h := w.Header()
-	h.Set("Location", location)
-	h.Set("Cache-Control", "no-store")
+	h["Location"] = []string{location}
+	h["Cache-Control"] = noStore
 	w.WriteHeader(http.StatusFound)
-	s.m.redirects.WithLabelValues("302").Inc()
+	s.m.redirected.Inc()
 
 	scan = scan || res.Ref.Type == event.ResourceQRCode
 	s.publish(s.newHit(r, res, location, scan, now))
@@ -77,8 +85,12 @@ func statusLabel(status int) string {
 // requestDomain returns the catalog domain of a Host header: without the
 // port and a trailing dot, lower-cased.
 func requestDomain(host string) string {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
+	// A host without a colon has no port. Checking first skips the error
+	// that SplitHostPort allocates for it, the common case.
+	if strings.IndexByte(host, ':') >= 0 {
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
 	}
 	host = strings.TrimSuffix(host, ".")
 	return strings.ToLower(host)
