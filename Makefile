@@ -4,7 +4,7 @@ GO ?= go
 BIN := bin/clickstream
 LOG ?= testdata/logs/apache_logs
 
-.PHONY: all build run test test-unit test-integration faults services services-down accuracy bench fuzz vet clean
+.PHONY: all build run test test-unit test-integration faults services services-down accuracy bench bench-pipeline fuzz vet clean
 
 all: build
 
@@ -49,6 +49,14 @@ accuracy:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./enrich/... ./pkg/... ./sinks/...
+
+## bench-pipeline: the throughput runs of docs/benchmarks.md, on the real
+## broker and server: one and two workers against straight inserts, and the
+## edge against nginx under wrk (apt-get install nginx wrk). On a shared
+## machine point them at a second set of services, as for faults.
+bench-pipeline: services
+	CLICKSTREAM_BENCH=1 $(GO) test -tags integration -count=1 -p 1 -timeout 60m -v \
+		-run '^TestBench(PipelineScale|EdgeAgainstNginx)$$' ./cmd/clickstream
 
 FUZZTIME ?= 60s
 
