@@ -35,3 +35,7 @@ func TestIntegrationRetryThenSuccess(t *testing.T) {
 func TestIntegrationRestartRedelivers(t *testing.T) {
 	testRestartRedelivers(t, brokerConfig(t))
 }
+
+func TestIntegrationReceiverDownThenUp(t *testing.T) {
+	testReceiverDownThenUp(t, brokerConfig(t))
+}

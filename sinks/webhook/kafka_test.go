@@ -75,7 +75,16 @@ func publishDeliveries(t testing.TB, kcfg kafka.Config, dels ...event.Delivery) 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), kafkaWait)
 	defer cancel()
-	require.NoError(t, w.WriteMessages(ctx, msgs...))
+
+	// A topic just created may be unknown to the broker for a moment.
+	var err error
+	for ctx.Err() == nil {
+		if err = w.WriteMessages(ctx, msgs...); err == nil {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	require.NoError(t, err)
 }
 
 func TestKafkaRetryThenSuccess(t *testing.T) {
@@ -170,4 +179,80 @@ func testRestartRedelivers(t *testing.T, kcfg kafka.Config) {
 	assert.Equal(t, del.EventID, reqs[1].header.Get(HeaderWebhookID))
 	assert.Equal(t, reqs[0].header.Get(HeaderWebhookID), reqs[1].header.Get(HeaderWebhookID))
 	assert.Equal(t, string(reqs[0].body), string(reqs[1].body))
+}
+
+func TestKafkaReceiverDownThenUp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("joins consumer groups on an embedded broker")
+	}
+	testReceiverDownThenUp(t, startKfake(t))
+}
+
+// testReceiverDownThenUp sends deliveries to an endpoint that answers 503
+// for its first seconds, as a receiver behind a load balancer does while
+// it is down, and checks that every event arrives afterwards with a 2xx,
+// its original id and a valid signature.
+func testReceiverDownThenUp(t *testing.T, kcfg kafka.Config) {
+	const events = 40
+	const downFor = 3 * time.Second
+	var upAt time.Time
+	var upMu sync.Mutex
+	rv := &receiver{respond: func(_ int, _ *http.Request) int {
+		upMu.Lock()
+		defer upMu.Unlock()
+		if time.Now().Before(upAt) {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusOK
+	}}
+	srv := httptest.NewServer(rv)
+	defer srv.Close()
+	reg := subscription.NewRegistry()
+	w := testWebhook(t, reg, "wh_down", srv.URL)
+
+	cfg := testConfig()
+	cfg.Group = "down-" + kcfg.Topics.WebhookEvents
+	cfg.RetrySchedule = []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}
+	upMu.Lock()
+	upAt = time.Now().Add(downFor)
+	upMu.Unlock()
+	_, stop := runDispatcher(t, cfg, kcfg, reg)
+	defer stop()
+
+	want := map[string]event.Delivery{}
+	var dels []event.Delivery
+	for n := range events {
+		d := testDelivery(w.ID, n)
+		want[d.EventID] = d
+		dels = append(dels, d)
+	}
+	publishDeliveries(t, kcfg, dels...)
+
+	delivered := func() map[string]receivedRequest {
+		out := map[string]receivedRequest{}
+		upMu.Lock()
+		up := upAt
+		upMu.Unlock()
+		for _, r := range rv.received() {
+			if !r.at.Before(up) {
+				out[r.header.Get(HeaderWebhookID)] = r
+			}
+		}
+		return out
+	}
+	require.Eventually(t, func() bool { return len(delivered()) == events }, kafkaWait, 50*time.Millisecond)
+
+	failedEarly := 0
+	for _, r := range rv.received() {
+		if r.at.Before(upAt) {
+			failedEarly++
+		}
+	}
+	assert.Positive(t, failedEarly, "the receiver was down for the first attempts")
+	for id, r := range delivered() {
+		d, ok := want[id]
+		require.True(t, ok, "unknown event id %s", id)
+		assert.JSONEq(t, string(d.Payload), string(r.body), "event %s", id)
+		assert.NoError(t, VerifyStandard(r.header, r.body, w.Secrets, time.Now(), DefaultTolerance), "event %s", id)
+	}
 }
