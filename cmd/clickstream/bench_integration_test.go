@@ -25,6 +25,7 @@ package main
 //	CLICKSTREAM_BENCH_EDGE_SECONDS    length of each measured wrk run (15)
 //	CLICKSTREAM_BENCH_ROUNDS          repetitions of each benchmark (1)
 //	CLICKSTREAM_BENCH_CPUPROFILE_DIR  when set, the edge writes a CPU profile there
+//	CLICKSTREAM_BENCH_EDGE_BASELINE   when set, a clickstream binary measured beside the edge
 //
 // The workers and servers inherit the other variables of the environment,
 // such as GOMEMLIMIT.
@@ -863,8 +864,9 @@ func (s *faultStack) benchNginx(t *testing.T, pl serverPlacement, d time.Duratio
 
 // benchEdge measures `clickstream edge` with its Kafka publisher, waits
 // until it has published every hit, stops it and counts the hits that
-// reached the topic.
-func (s *faultStack) benchEdge(t *testing.T, pl serverPlacement, d time.Duration) serverRun {
+// reached the topic. A baseline binary, when not empty, runs in place of
+// the one built from this tree.
+func (s *faultStack) benchEdge(t *testing.T, pl serverPlacement, d time.Duration, baseline string) serverRun {
 	t.Helper()
 	before := topicRecords(t, s.kafka, s.kafka.Topics.Hits)
 	addr := freeAddr(t)
@@ -872,8 +874,12 @@ func (s *faultStack) benchEdge(t *testing.T, pl serverPlacement, d time.Duration
 		"CLICKSTREAM_EDGE_LISTEN":    addr,
 		"CLICKSTREAM_EDGE_SPOOL_DIR": filepath.Join(s.dir, fmt.Sprintf("spool-%d", time.Now().UnixNano())),
 	}
-	argv := append(append([]string(nil), pl.server...), clickstreamBinary(t), "edge", "-config=")
-	if dir := os.Getenv("CLICKSTREAM_BENCH_CPUPROFILE_DIR"); dir != "" {
+	name, binary := "edge, Kafka publisher", clickstreamBinary(t)
+	if baseline != "" {
+		name, binary = "baseline edge, Kafka publisher", baseline
+	}
+	argv := append(append([]string(nil), pl.server...), binary, "edge", "-config=")
+	if dir := os.Getenv("CLICKSTREAM_BENCH_CPUPROFILE_DIR"); dir != "" && baseline == "" {
 		// The same edge, run by the helper to write a CPU profile.
 		argv = helperArgv(t, pl.server)
 		extra[benchHelperMode] = "edge"
@@ -883,7 +889,7 @@ func (s *faultStack) benchEdge(t *testing.T, pl serverPlacement, d time.Duration
 	p := &edgeProcess{process: s.startCommand("edge", extra, argv...), url: "http://" + addr}
 	p.waitServing(t, 30*time.Second)
 
-	run := measureServer(t, "edge, Kafka publisher", pl, p.pid(), p.url, d)
+	run := measureServer(t, name, pl, p.pid(), p.url, d)
 	run.redirected = int64(p.metric(t, "clickstream_edge_redirects_total"))
 	waitUntil(t, 2*time.Minute, "the edge to publish every hit", func() bool {
 		return p.metric(t, "clickstream_edge_hits_published_total") >= float64(run.redirected)
@@ -918,7 +924,10 @@ func TestBenchEdgeAgainstNginx(t *testing.T) {
 	servers := []func(serverPlacement) serverRun{
 		func(pl serverPlacement) serverRun { return s.benchNginx(t, pl, d) },
 		func(pl serverPlacement) serverRun { return s.benchFloor(t, pl, d) },
-		func(pl serverPlacement) serverRun { return s.benchEdge(t, pl, d) },
+		func(pl serverPlacement) serverRun { return s.benchEdge(t, pl, d, "") },
+	}
+	if baseline := os.Getenv("CLICKSTREAM_BENCH_EDGE_BASELINE"); baseline != "" {
+		servers = append(servers, func(pl serverPlacement) serverRun { return s.benchEdge(t, pl, d, baseline) })
 	}
 	ratios := map[string][]float64{}
 	for round := range rounds {
@@ -961,6 +970,11 @@ func logEdgeRound(t *testing.T, round int, pl serverPlacement, d time.Duration, 
 		edge.wrk.perSecond/nginx.wrk.perSecond, floor.wrk.perSecond/nginx.wrk.perSecond, edge.wrk.perSecond/floor.wrk.perSecond)
 	fmt.Fprintf(&b, "CPU per request: nginx / edge %.2f, nginx / net/http floor %.2f\n",
 		float64(nginx.cpuPerReq)/float64(edge.cpuPerReq), float64(nginx.cpuPerReq)/float64(floor.cpuPerReq))
+	if len(runs) > 3 {
+		baseline := runs[3]
+		fmt.Fprintf(&b, "baseline edge: requests/s / nginx %.2f, CPU per request %.2f of this edge's\n",
+			baseline.wrk.perSecond/nginx.wrk.perSecond, float64(baseline.cpuPerReq)/float64(edge.cpuPerReq))
+	}
 	t.Log("\n" + b.String())
 }
 
