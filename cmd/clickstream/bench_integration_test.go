@@ -26,9 +26,7 @@ package main
 //	CLICKSTREAM_BENCH_ROUNDS          repetitions of each benchmark (1)
 //	CLICKSTREAM_BENCH_CPUPROFILE_DIR  when set, the edge writes a CPU profile there
 //	CLICKSTREAM_BENCH_EDGE_BASELINE   when set, a clickstream binary measured beside the edge
-//
-// The workers and servers inherit the other variables of the environment,
-// such as GOMEMLIMIT.
+//	CLICKSTREAM_BENCH_WORKER_GOMEMLIMIT  when set, the GOMEMLIMIT of the workers alone
 
 import (
 	"bufio"
@@ -536,6 +534,10 @@ func TestBenchPipelineScale(t *testing.T) {
 	s.env["CLICKSTREAM_ENRICH_GEOIP_CITY"] = city
 	s.env["CLICKSTREAM_WORKER_BATCHSIZE"] = strconv.Itoa(batchSize)
 	s.env["CLICKSTREAM_WORKER_FLUSHINTERVAL"] = worker.DefaultConfig().FlushInterval.String()
+	if limit := os.Getenv("CLICKSTREAM_BENCH_WORKER_GOMEMLIMIT"); limit != "" {
+		// Not for this process, which holds every enriched row.
+		s.env["GOMEMLIMIT"] = limit
+	}
 
 	started := time.Now()
 	produceHits(t, s, logHits(t, total))
