@@ -892,7 +892,7 @@ func (s *faultStack) benchEdge(t *testing.T, pl serverPlacement, d time.Duration
 	p.waitServing(t, 30*time.Second)
 
 	run := measureServer(t, name, pl, p.pid(), p.url, d)
-	run.redirected = int64(p.metric(t, "clickstream_edge_redirects_total"))
+	run.redirected = settledMetric(t, p, "clickstream_edge_redirects_total")
 	waitUntil(t, 2*time.Minute, "the edge to publish every hit", func() bool {
 		return p.metric(t, "clickstream_edge_hits_published_total") >= float64(run.redirected)
 	})
@@ -911,6 +911,24 @@ func (s *faultStack) benchEdge(t *testing.T, pl serverPlacement, d time.Duration
 		t.Logf("%d hits more in Kafka than redirects; publish errors %.0f", run.inKafka-run.redirected, run.publishErrors)
 	}
 	return run
+}
+
+// settledMetric returns the value of a counter of the edge once it stopped
+// changing for half a second. When wrk exits, the edge may still be handling
+// the requests wrk gave up on, and they count too.
+func settledMetric(t *testing.T, e *edgeProcess, name string) int64 {
+	t.Helper()
+	last := int64(e.metric(t, name))
+	for range 60 {
+		time.Sleep(500 * time.Millisecond)
+		now := int64(e.metric(t, name))
+		if now == last {
+			return now
+		}
+		last = now
+	}
+	t.Fatalf("%s still changing 30 s after the load ended", name)
+	return 0
 }
 
 func TestBenchEdgeAgainstNginx(t *testing.T) {
