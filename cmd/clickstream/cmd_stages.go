@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
@@ -20,6 +22,7 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer syncLogger(rt.log)
+	setMemoryLimit(rt.log, rt.cfg.Worker.MemoryLimitMiB)
 
 	if err := rt.ensureTopics(ctx); err != nil {
 		return err
@@ -148,4 +151,14 @@ func closePublisher(log *zap.Logger, closeFn func(context.Context) error) {
 	if err := closeFn(ctx); err != nil {
 		log.Error("closing the hit publisher failed", zap.Error(err))
 	}
+}
+
+// setMemoryLimit applies worker.memoryLimitMiB as the runtime's soft memory
+// limit unless the GOMEMLIMIT variable already set one.
+func setMemoryLimit(log *zap.Logger, mib int) {
+	if mib == 0 || os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetMemoryLimit(int64(mib) << 20)
+	log.Info("soft memory limit set", zap.Int("mib", mib))
 }

@@ -33,6 +33,11 @@ type Config struct {
 	// ShutdownTimeout is how long a stopping worker may spend flushing and
 	// committing the batches in progress. Default 20s.
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
+	// MemoryLimitMiB is the soft memory limit of the `clickstream worker`
+	// process in MiB (the Go runtime's GOMEMLIMIT), which makes the
+	// garbage collector run before the heap doubles. A GOMEMLIMIT
+	// variable takes precedence; 0 leaves the runtime's default. Default 200.
+	MemoryLimitMiB int `yaml:"memoryLimitMiB"`
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -47,6 +52,7 @@ func DefaultConfig() Config {
 		RetryMin:         200 * time.Millisecond,
 		RetryMax:         30 * time.Second,
 		ShutdownTimeout:  20 * time.Second,
+		MemoryLimitMiB:   200,
 	}
 }
 
@@ -69,6 +75,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("worker.retryMin and worker.retryMax: need 0 < retryMin <= retryMax, got %s and %s", c.RetryMin, c.RetryMax)
 	case c.ShutdownTimeout <= 0:
 		return fmt.Errorf("worker.shutdownTimeout: must be positive, got %s", c.ShutdownTimeout)
+	case c.MemoryLimitMiB < 0:
+		return fmt.Errorf("worker.memoryLimitMiB: must not be negative, got %d", c.MemoryLimitMiB)
 	}
 	return nil
 }
