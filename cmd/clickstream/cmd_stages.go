@@ -12,12 +12,7 @@ import (
 )
 
 func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
-	fs := newFlags("worker", stderr)
-	cfgPath := configFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	rt, err := setup(*cfgPath)
+	rt, err := setupStage("worker", args, stderr)
 	if err != nil {
 		return err
 	}
@@ -57,12 +52,7 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 }
 
 func runDispatcher(ctx context.Context, args []string, _, stderr io.Writer) error {
-	fs := newFlags("dispatcher", stderr)
-	cfgPath := configFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	rt, err := setup(*cfgPath)
+	rt, err := setupStage("dispatcher", args, stderr)
 	if err != nil {
 		return err
 	}
@@ -91,12 +81,7 @@ func runDispatcher(ctx context.Context, args []string, _, stderr io.Writer) erro
 }
 
 func runEdge(ctx context.Context, args []string, _, stderr io.Writer) error {
-	fs := newFlags("edge", stderr)
-	cfgPath := configFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	rt, err := setup(*cfgPath)
+	rt, err := setupStage("edge", args, stderr)
 	if err != nil {
 		return err
 	}
@@ -123,12 +108,7 @@ func runEdge(ctx context.Context, args []string, _, stderr io.Writer) error {
 }
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("migrate", stderr)
-	cfgPath := configFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	rt, err := setup(*cfgPath)
+	rt, err := setupStage("migrate", args, stderr)
 	if err != nil {
 		return err
 	}
@@ -161,4 +141,15 @@ func setMemoryLimit(log *zap.Logger, mib int) {
 	}
 	debug.SetMemoryLimit(int64(mib) << 20)
 	log.Info("soft memory limit set", zap.Int("mib", mib))
+}
+
+// setupStage parses the flags of a stage command, which has only -config,
+// and loads its configuration and seed files.
+func setupStage(name string, args []string, stderr io.Writer) (*runtime, error) {
+	fs := newFlags(name, stderr)
+	cfgPath := configFlag(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	return setup(*cfgPath)
 }
