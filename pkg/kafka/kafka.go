@@ -230,7 +230,7 @@ func Logger(log *zap.Logger) kafkago.Logger {
 // ErrorLogger adapts log to kafka-go's ErrorLogger at warn level, at most
 // three identical messages a second. kafka-go reports through it the
 // failures it retries by itself, such as a fetch that timed out while a
-// broker restarts, so they are warnings; a failure that reaches the caller
+// broker restarts, so they are warnings. A failure that reaches the caller
 // is logged by the caller at error level.
 func ErrorLogger(log *zap.Logger) kafkago.Logger {
 	sampled := log.Named("kafka").WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {

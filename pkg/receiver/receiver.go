@@ -1,6 +1,6 @@
 // Package receiver is a webhook endpoint for development and tests: it
-// verifies both signatures of every delivery against the webhook's secrets,
-// counts what it got and can answer with a chosen status code.
+// verifies both signatures of every delivery against the webhook's secrets
+// and counts what it received.
 package receiver
 
 import (
@@ -18,7 +18,7 @@ import (
 	"github.com/clickstream/clickstream/sinks/webhook"
 )
 
-// PathPrefix is where deliveries are accepted: POST /hooks/{webhookID}. The
+// PathPrefix is the path prefix of deliveries: POST /hooks/{webhookID}. The
 // webhook id in the path selects the secrets to verify with.
 const PathPrefix = "/hooks/"
 

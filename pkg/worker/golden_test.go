@@ -52,7 +52,7 @@ func sampleDelivery(t *testing.T, sample map[string]any, ref event.ResourceRef, 
 }
 
 // compareShape checks that got has exactly the keys of want at every level,
-// with the same JSON types; extra lists keys got may have beyond want.
+// with the same JSON types. extra lists the keys got may have beyond want.
 func compareShape(t *testing.T, path string, want, got any, extra map[string]bool) {
 	t.Helper()
 	switch w := want.(type) {

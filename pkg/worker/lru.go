@@ -2,8 +2,8 @@ package worker
 
 import "container/list"
 
-// lru is a fixed-size map that forgets the least recently used key first.
-// It is not safe for concurrent use; each partition owns its own.
+// lru is a fixed-size map that evicts the least recently used key first.
+// It is not safe for concurrent use, so each partition owns its own.
 type lru[K comparable, V any] struct {
 	max   int
 	order *list.List

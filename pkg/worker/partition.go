@@ -106,7 +106,8 @@ func (p *partition) newReader() *kafkago.Reader {
 		ErrorLogger:   kafka.ErrorLogger(p.log),
 	})
 	if err := r.SetOffset(p.offset); err != nil {
-		// SetOffset fails only on a closed reader or a group reader.
+		// kafka-go's SetOffset fails only on a closed reader or a group
+		// reader, neither of which this is.
 		p.log.Error("setting the start offset failed", zap.Int64("offset", p.offset), zap.Error(err))
 	}
 	return r

@@ -1,7 +1,7 @@
 // Package worker consumes raw hits, enriches them, stores them in ClickHouse
 // and turns the ones webhooks subscribe to into delivery records. Each
 // partition of the hits topic is processed by one goroutine of one worker at
-// a time; its offsets are committed only after the ClickHouse insert and the
+// a time. Its offsets are committed only after the ClickHouse insert and the
 // webhook-events produce of the batch have both succeeded.
 package worker
 
@@ -63,7 +63,7 @@ type Visitor struct {
 	Last       time.Time
 }
 
-// Store is where interactions and dead letters are written.
+// Store is the sink of interactions and dead letters.
 type Store interface {
 	InsertInteractions(ctx context.Context, rows []event.Enriched, src Source) error
 	InsertDeadLetters(ctx context.Context, letters []DeadLetter) error
@@ -126,8 +126,8 @@ func New(cfg Config, kcfg kafka.Config, deps Deps) (*Worker, error) {
 
 // Run joins the consumer group and processes the assigned partitions until
 // ctx is done. On shutdown each partition finishes the batch in progress
-// within ShutdownTimeout and commits it; a batch that cannot finish in time
-// is left uncommitted and is processed again by the next owner.
+// within ShutdownTimeout and commits it. A batch that cannot finish in time
+// is left uncommitted, so the next owner processes it again.
 func (w *Worker) Run(ctx context.Context) error {
 	group, err := kafkago.NewConsumerGroup(kafkago.ConsumerGroupConfig{
 		ID:                     w.cfg.Group,
