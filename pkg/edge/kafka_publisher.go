@@ -62,8 +62,9 @@ type message struct {
 // puts a hit on a bounded queue. A batcher goroutine groups hits by count or
 // timeout and hands the batches to a sender goroutine, which writes them to
 // Kafka. Hits go to the disk spool when the queue is full, when Kafka is
-// failing or busy, and at shutdown after the drain deadline. The sender resends the
-// spool, oldest segment first, and deletes a segment only after Kafka
+// failing or busy, and at shutdown after the drain deadline. The sender
+// resends the spool, oldest segment first, also at shutdown while Kafka is
+// healthy, and deletes a segment only after Kafka
 // acknowledged all of its records. Delivery is at least once: a segment
 // that was partly sent before a crash or a timed-out write is sent again,
 // with the same click ids.
@@ -201,8 +202,9 @@ func (p *KafkaPublisher) Publish(h event.RawHit) error {
 	return nil
 }
 
-// Close stops taking hits, sends the queued ones to Kafka until ctx is done,
-// then spools whatever is left and closes the spool and the writer. Hits
+// Close stops taking hits, sends the queued ones and then the spooled ones
+// to Kafka until ctx is done, spools whatever is left and closes the spool
+// and the writer. Hits
 // that the spool cannot take either are counted and logged as dropped. The
 // error reports failures to close the writer or the spool.
 func (p *KafkaPublisher) Close(ctx context.Context) error {
@@ -353,6 +355,7 @@ func (p *KafkaPublisher) runSender() {
 		select {
 		case batch, ok := <-p.batches:
 			if !ok {
+				p.resendSpoolAtShutdown()
 				return
 			}
 			// A failed send needs no timer change: the retry timer is
@@ -361,8 +364,8 @@ func (p *KafkaPublisher) runSender() {
 
 		case <-retry.C:
 			if p.stopping() {
-				// At shutdown the queue goes first; the spool waits
-				// for the next start.
+				// At shutdown the queue goes first, and the spool follows
+				// once the batcher has closed batches.
 				continue
 			}
 			switch p.resendSpool() {
@@ -376,6 +379,18 @@ func (p *KafkaPublisher) runSender() {
 				retry.Reset(backoff)
 				backoff = min(2*backoff, p.cfg.MaxRetryInterval)
 			}
+		}
+	}
+}
+
+// resendSpoolAtShutdown sends the spool after the queue has been drained,
+// while Kafka is healthy and the drain deadline has not passed. Batches
+// spooled because the sender was busy would otherwise wait for the next
+// start of the edge. When Kafka is failing the spool is kept as it is.
+func (p *KafkaPublisher) resendSpoolAtShutdown() {
+	for p.healthy.Load() && p.ctx.Err() == nil {
+		if p.resendSpool() != spoolMore {
+			return
 		}
 	}
 }
