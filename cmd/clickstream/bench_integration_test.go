@@ -27,6 +27,8 @@ package main
 //	CLICKSTREAM_BENCH_CPUPROFILE_DIR  when set, the edge writes a CPU profile there
 //	CLICKSTREAM_BENCH_EDGE_BASELINE   when set, a clickstream binary measured beside the edge
 //	CLICKSTREAM_BENCH_WORKER_GOMEMLIMIT  when set, the GOMEMLIMIT of the workers alone
+//	CLICKSTREAM_BENCH_WORKER_CPUPROFILE_DIR  when set, each worker writes a CPU profile there
+//	CLICKSTREAM_BENCH_WORKER_BASELINE  when set, a clickstream binary run as one more single worker
 
 import (
 	"bufio"
@@ -35,6 +37,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -460,7 +463,9 @@ func (s *faultStack) rawInsert(t *testing.T, name string, perPartition [][]inser
 
 // runWorkers starts n workers of a fresh consumer group on the hits topic,
 // storing into a fresh database, and waits until they stored total rows.
-func (s *faultStack) runWorkers(t *testing.T, name string, n, total int) phaseResult {
+// The workers run the clickstream binary built from this tree, or baseline
+// when it is not empty.
+func (s *faultStack) runWorkers(t *testing.T, name string, n, total int, baseline string) phaseResult {
 	t.Helper()
 	db := s.benchDatabase(t, name)
 	extra := map[string]string{
@@ -482,7 +487,7 @@ func (s *faultStack) runWorkers(t *testing.T, name string, n, total int) phaseRe
 	workers := make([]*process, n)
 	samplers := make([]*rssSampler, n)
 	for i := range workers {
-		workers[i] = s.start(fmt.Sprintf("%s-%d", name, i), extra, "worker")
+		workers[i] = s.startBenchWorker(t, fmt.Sprintf("%s-%d", name, i), extra, baseline)
 		samplers[i] = sampleRSS(workers[i], 100*time.Millisecond)
 	}
 
@@ -523,6 +528,53 @@ func (s *faultStack) runWorkers(t *testing.T, name string, n, total int) phaseRe
 	return res
 }
 
+// benchWorkerProfile is the variable that names the file TestBenchWorkerHelper
+// writes the CPU profile to. Like the other helper variables, it does not
+// start with CLICKSTREAM_ because the configuration rejects unknown ones.
+const benchWorkerProfile = "BENCH_WORKER_CPUPROFILE"
+
+// startBenchWorker starts `clickstream worker` with the stack's environment
+// plus extra, from the baseline binary when it is not empty. With
+// CLICKSTREAM_BENCH_WORKER_CPUPROFILE_DIR set, the worker of this tree runs
+// in TestBenchWorkerHelper of this test binary instead and writes a CPU
+// profile named after the process to that folder.
+func (s *faultStack) startBenchWorker(t *testing.T, name string, extra map[string]string, baseline string) *process {
+	t.Helper()
+	if baseline != "" {
+		return s.startCommand(name, extra, baseline, "worker", "-config=")
+	}
+	dir := os.Getenv("CLICKSTREAM_BENCH_WORKER_CPUPROFILE_DIR")
+	if dir == "" {
+		return s.start(name, extra, "worker")
+	}
+
+	env := maps.Clone(extra)
+	env[benchWorkerProfile] = filepath.Join(dir, fmt.Sprintf("%s-%d.pprof", name, time.Now().Unix()))
+	t.Logf("worker CPU profile: %s", env[benchWorkerProfile])
+	self, err := os.Executable()
+	require.NoError(t, err)
+	return s.startCommand(name, env, self, "-test.run=^TestBenchWorkerHelper$")
+}
+
+// TestBenchWorkerHelper runs `clickstream worker` until SIGTERM and writes a
+// CPU profile of the whole run to BENCH_WORKER_CPUPROFILE. It runs only in
+// a process that startBenchWorker started.
+func TestBenchWorkerHelper(t *testing.T) {
+	path := os.Getenv(benchWorkerProfile)
+	if path == "" {
+		t.Skip("run only by TestBenchPipelineScale in a process of its own")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	defer f.Close()
+	require.NoError(t, pprof.StartCPUProfile(f))
+	defer pprof.StopCPUProfile()
+	require.NoError(t, runWorker(ctx, []string{"-config="}, io.Discard, os.Stderr))
+}
+
 func TestBenchPipelineScale(t *testing.T) {
 	requireBench(t)
 	total := envInt(t, "CLICKSTREAM_BENCH_HITS", 300000)
@@ -552,8 +604,13 @@ func TestBenchPipelineScale(t *testing.T) {
 		func(r int) phaseResult {
 			return s.rawInsert(t, fmt.Sprintf("raw%d_r%d", benchPartitions, r), batches, benchPartitions)
 		},
-		func(r int) phaseResult { return s.runWorkers(t, fmt.Sprintf("worker1_r%d", r), 1, total) },
-		func(r int) phaseResult { return s.runWorkers(t, fmt.Sprintf("worker2_r%d", r), 2, total) },
+		func(r int) phaseResult { return s.runWorkers(t, fmt.Sprintf("worker1_r%d", r), 1, total, "") },
+		func(r int) phaseResult { return s.runWorkers(t, fmt.Sprintf("worker2_r%d", r), 2, total, "") },
+	}
+	if baseline := os.Getenv("CLICKSTREAM_BENCH_WORKER_BASELINE"); baseline != "" {
+		phases = append(phases, func(r int) phaseResult {
+			return s.runWorkers(t, fmt.Sprintf("baseline1_r%d", r), 1, total, baseline)
+		})
 	}
 	for round := range rounds {
 		results := make([]phaseResult, len(phases))
@@ -595,6 +652,13 @@ func logPipelineRound(t *testing.T, round, batchSize int, results []phaseResult)
 	fmt.Fprintf(&b, "\n2 workers / 1 worker: %.2f\n", w2/w1)
 	fmt.Fprintf(&b, "1 worker / straight inserts: %.2f (one goroutine), %.2f (%d goroutines)\n", w1/raw1, w1/rawN, benchPartitions)
 	fmt.Fprintf(&b, "2 workers / straight inserts: %.2f (one goroutine), %.2f (%d goroutines)\n", w2/raw1, w2/rawN, benchPartitions)
+	if len(results) > 4 {
+		base := results[4]
+		fmt.Fprintf(&b, "baseline worker / straight inserts: %.2f (one goroutine), %.2f (%d goroutines)\n",
+			base.rate()/raw1, base.rate()/rawN, benchPartitions)
+		fmt.Fprintf(&b, "1 worker / baseline worker: %.2f rows/s, %.2f CPU per row\n",
+			w1/base.rate(), results[2].workerCPU/base.workerCPU)
+	}
 	t.Log("\n" + b.String())
 }
 
