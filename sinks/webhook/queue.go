@@ -112,6 +112,12 @@ func (qs *queues) push(j *job, wait time.Duration) bool {
 		select {
 		case <-space:
 		case <-timer.C:
+			// A consumer that was not scheduled for a while may find the
+			// timer and a free slot ready together, and select picks
+			// either. Only a queue that is still full counts as congested.
+			if queued, _ = qs.tryPush(j, 0); queued {
+				return true
+			}
 			qs.markCongested(j.delivery.WebhookID)
 			return false
 		}
