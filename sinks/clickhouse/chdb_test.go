@@ -69,9 +69,9 @@ func runChDB(t *testing.T, python string, statements []string) (string, []chdbRe
 
 // valuesInsert returns an INSERT ... VALUES statement of rows into t in the
 // layout of current servers, with settings.
-func valuesInsert[R any](t *testing.T, spec *tableSpec, database string, rows []R, get valueFuncs[R], settings map[string]any) string {
+func valuesInsert[R any](t *testing.T, spec *tableSpec, database string, rows []R, readers columnReaders[R], settings map[string]any) string {
 	t.Helper()
-	cols, err := buildColumns(spec, rows, get, false)
+	cols, err := buildColumnsFrom(spec, rows, readers, false)
 	require.NoError(t, err)
 
 	var b strings.Builder
@@ -200,11 +200,11 @@ func TestModernSchemaOnChDB(t *testing.T) {
 
 	// The same summary batch twice with one token, then the count batch.
 	summaryBatch := valuesInsert(t, &interactionsSpec, db, toInteractionRows(summaryRows(), 0, 0),
-		interactionValues, dedupSettings(TableInteractions+"/hits/0/0-6"))
+		interactionColumns, dedupSettings(TableInteractions+"/hits/0/0-6"))
 	firstInsert := step(summaryBatch)
 	step(summaryBatch)
 	countBatch := valuesInsert(t, &interactionsSpec, db, toInteractionRows(countRows(base), 2, 10),
-		interactionValues, dedupSettings(TableInteractions+"/hits/2/10-16"))
+		interactionColumns, dedupSettings(TableInteractions+"/hits/2/10-16"))
 	step(countBatch)
 
 	attempts := []DeliveryAttempt{
@@ -212,12 +212,12 @@ func TestModernSchemaOnChDB(t *testing.T) {
 		{Time: base.Add(time.Minute), EventID: "evt_1", WebhookID: "wh_1", EventType: event.TypeLinkClicked, Attempt: 2, URL: "https://r.example", StatusCode: 503, Outcome: "retry", ErrorClass: "http_5xx", ResponseBody: "busy", NextAttemptAt: base.Add(time.Hour)},
 		{Time: base.Add(2 * time.Minute), EventID: "evt_2", WebhookID: "wh_2", EventType: event.TypePageVisited, Attempt: 1, URL: "https://o.example"},
 	}
-	deliveries := valuesInsert(t, &webhookDeliveriesSpec, db, attempts, deliveryValues, nil)
+	deliveries := valuesInsert(t, &webhookDeliveriesSpec, db, attempts, deliveryValues.readers(&webhookDeliveriesSpec), nil)
 	step(deliveries)
 	step(deliveries)
 
 	letters := []DeadLetter{{Time: base, Topic: "hits", Partition: 1, Offset: 5, Reason: "invalid hit: url must be 1 to 4096 bytes", Raw: []byte(`{"url":""}`)}}
-	step(valuesInsert(t, &deadLettersSpec, db, letters, deadLetterValues, dedupSettings(deadLetterToken(letters))))
+	step(valuesInsert(t, &deadLettersSpec, db, letters, deadLetterValues.readers(&deadLettersSpec), dedupSettings(deadLetterToken(letters))))
 
 	table := db + "." + TableInteractions
 	rowCount := step("SELECT count() FROM " + table)

@@ -11,21 +11,62 @@ import (
 // uint32, int32, int64 or []string.
 type valueFuncs[R any] map[string]func(*R) any
 
+// columnReader reads one column from every row at once and returns a slice
+// of the Go type that the column's kind expects (see valueFuncs).
+type columnReader[R any] func(rows []R) (any, error)
+
+// columnReaders maps each inserted column of a table to its reader.
+type columnReaders[R any] map[string]columnReader[R]
+
+// readColumn returns the columnReader that calls fn on every row. Unlike a
+// valueFuncs entry it does not box each value in an interface, which costs
+// an allocation for each string, time.Time and float64 value.
+func readColumn[R, T any](fn func(*R) T) columnReader[R] {
+	return func(rows []R) (any, error) {
+		out := make([]T, len(rows))
+		for i := range rows {
+			out[i] = fn(&rows[i])
+		}
+		return out, nil
+	}
+}
+
 // buildColumns turns rows into one slice per column of t.insertColumns, in
 // that order, ready for Batch.Column(i).Append. Column-wise appends avoid the
 // per-row reflection of Batch.Append.
 func buildColumns[R any](t *tableSpec, rows []R, get valueFuncs[R], splitTime bool) ([]any, error) {
+	return buildColumnsFrom(t, rows, get.readers(t), splitTime)
+}
+
+// readers returns a columnReader for each function of get that reads a
+// column of t.
+func (get valueFuncs[R]) readers(t *tableSpec) columnReaders[R] {
+	readers := columnReaders[R]{}
+	for _, c := range t.columns {
+		if fn, ok := get[c.name]; ok {
+			readers[c.name] = boxedReader(c, fn)
+		}
+	}
+	return readers
+}
+
+// buildColumnsFrom is buildColumns with a reader per column.
+func buildColumnsFrom[R any](t *tableSpec, rows []R, readers columnReaders[R], splitTime bool) ([]any, error) {
 	var out []any
 	for _, c := range t.columns {
 		if c.defaultExpr != "" {
 			continue
 		}
-		fn, ok := get[c.name]
+		read, ok := readers[c.name]
 		if !ok {
 			return nil, fmt.Errorf("column %s.%s has no value function", t.name, c.name)
 		}
 
-		cols, err := buildColumn(c, rows, fn, splitTime)
+		values, err := read(rows)
+		if err != nil {
+			return nil, fmt.Errorf("column %s.%s: %w", t.name, c.name, err)
+		}
+		cols, err := buildColumn(c, values, splitTime)
 		if err != nil {
 			return nil, fmt.Errorf("column %s.%s: %w", t.name, c.name, err)
 		}
@@ -34,12 +75,41 @@ func buildColumns[R any](t *tableSpec, rows []R, get valueFuncs[R], splitTime bo
 	return out, nil
 }
 
+// boxedReader returns the columnReader that calls fn on every row and checks
+// that each value has the Go type of the column's kind.
+func boxedReader[R any](c column, fn func(*R) any) columnReader[R] {
+	return func(rows []R) (any, error) {
+		switch c.kind {
+		case kindTime, kindDateTime:
+			return collect[R, time.Time](rows, fn)
+		case kindString, kindLowCardinality:
+			return collect[R, string](rows, fn)
+		case kindBool:
+			return collect[R, bool](rows, fn)
+		case kindFloat64:
+			return collect[R, float64](rows, fn)
+		case kindUInt16:
+			return collect[R, uint16](rows, fn)
+		case kindUInt32:
+			return collect[R, uint32](rows, fn)
+		case kindInt32:
+			return collect[R, int32](rows, fn)
+		case kindInt64:
+			return collect[R, int64](rows, fn)
+		case kindStringArray:
+			return collect[R, []string](rows, fn)
+		}
+		return nil, fmt.Errorf("unknown column kind %d", c.kind)
+	}
+}
+
 // buildColumn returns the slice of one column, or two for a time column in
 // the split layout: the DateTime seconds and the UInt16 milliseconds.
-func buildColumn[R any](c column, rows []R, fn func(*R) any, splitTime bool) ([]any, error) {
+// values must be a slice of the Go type of the column's kind.
+func buildColumn(c column, values any, splitTime bool) ([]any, error) {
 	switch c.kind {
 	case kindTime:
-		times, err := collect[R, time.Time](rows, fn)
+		times, err := expect[time.Time](values)
 		if err != nil {
 			return nil, err
 		}
@@ -49,26 +119,38 @@ func buildColumn[R any](c column, rows []R, fn func(*R) any, splitTime bool) ([]
 		secs, millis := splitTimes(times)
 		return []any{secs, millis}, nil
 	case kindDateTime:
-		times, err := collect[R, time.Time](rows, fn)
-		return []any{clampTimes(times)}, err
+		times, err := expect[time.Time](values)
+		if err != nil {
+			return nil, err
+		}
+		return []any{clampTimes(times)}, nil
 	case kindString, kindLowCardinality:
-		return one(collect[R, string](rows, fn))
+		return one(expect[string](values))
 	case kindBool:
-		return one(collect[R, bool](rows, fn))
+		return one(expect[bool](values))
 	case kindFloat64:
-		return one(collect[R, float64](rows, fn))
+		return one(expect[float64](values))
 	case kindUInt16:
-		return one(collect[R, uint16](rows, fn))
+		return one(expect[uint16](values))
 	case kindUInt32:
-		return one(collect[R, uint32](rows, fn))
+		return one(expect[uint32](values))
 	case kindInt32:
-		return one(collect[R, int32](rows, fn))
+		return one(expect[int32](values))
 	case kindInt64:
-		return one(collect[R, int64](rows, fn))
+		return one(expect[int64](values))
 	case kindStringArray:
-		return one(collect[R, []string](rows, fn))
+		return one(expect[[]string](values))
 	}
 	return nil, fmt.Errorf("unknown column kind %d", c.kind)
+}
+
+// expect returns values as a []T, or an error naming both types.
+func expect[T any](values any) ([]T, error) {
+	out, ok := values.([]T)
+	if !ok {
+		return nil, fmt.Errorf("values are %T, expected %T", values, out)
+	}
+	return out, nil
 }
 
 func one[T any](values []T, err error) ([]any, error) {

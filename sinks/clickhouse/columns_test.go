@@ -1,6 +1,7 @@
 package clickhouse
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -15,7 +16,7 @@ func TestBuildColumnsMatchesInsertColumns(t *testing.T) {
 	rows := []interactionRow{{Enriched: &e, partition: 1, offset: 2}}
 
 	for _, split := range []bool{false, true} {
-		cols, err := buildColumns(&interactionsSpec, rows, interactionValues, split)
+		cols, err := buildColumnsFrom(&interactionsSpec, rows, interactionColumns, split)
 
 		require.NoError(t, err)
 		assert.Len(t, cols, len(interactionsSpec.insertColumns(split)), "split %v", split)
@@ -31,7 +32,7 @@ func TestBuildColumnsTypes(t *testing.T) {
 	}
 	rows := []interactionRow{{Enriched: &e, partition: 4, offset: 77}}
 
-	cols, err := buildColumns(&interactionsSpec, rows, interactionValues, true)
+	cols, err := buildColumnsFrom(&interactionsSpec, rows, interactionColumns, true)
 	require.NoError(t, err)
 	names := interactionsSpec.insertColumns(true)
 	byName := map[string]any{}
@@ -58,6 +59,119 @@ func TestBuildColumnsRejectsWrongType(t *testing.T) {
 	_, err := buildColumns(&deadLettersSpec, []DeadLetter{{Topic: "hits"}}, get, false)
 
 	assert.ErrorContains(t, err, "column dead_letters.offset: row 0: value is int, expected int64")
+}
+
+func TestBuildColumnsFromRejectsWrongType(t *testing.T) {
+	readers := columnReaders[DeadLetter]{}
+	for k, read := range deadLetterValues.readers(&deadLettersSpec) {
+		readers[k] = read
+	}
+	readers["offset"] = readColumn(func(d *DeadLetter) int { return int(d.Offset) })
+
+	_, err := buildColumnsFrom(&deadLettersSpec, []DeadLetter{{Topic: "hits"}}, readers, false)
+
+	assert.ErrorContains(t, err, "column dead_letters.offset: values are []int, expected []int64")
+}
+
+// boxedInteractionValues reads the interactions columns the way
+// InsertInteractions did before it had interactionColumns, one boxed value
+// per row.
+var boxedInteractionValues = valueFuncs[interactionRow]{
+	"timestamp":       func(r *interactionRow) any { return r.Timestamp.Time },
+	"click_id":        func(r *interactionRow) any { return r.ClickID },
+	"url":             func(r *interactionRow) any { return r.URL },
+	"ip":              func(r *interactionRow) any { return r.IP },
+	"continent":       func(r *interactionRow) any { return r.Continent },
+	"country":         func(r *interactionRow) any { return r.Country },
+	"city":            func(r *interactionRow) any { return r.City },
+	"region":          func(r *interactionRow) any { return r.Region },
+	"latitude":        func(r *interactionRow) any { return r.Latitude },
+	"longitude":       func(r *interactionRow) any { return r.Longitude },
+	"device":          func(r *interactionRow) any { return r.Device },
+	"browser":         func(r *interactionRow) any { return r.Browser },
+	"browser_version": func(r *interactionRow) any { return r.BrowserVersion },
+	"os":              func(r *interactionRow) any { return r.OS },
+	"os_version":      func(r *interactionRow) any { return r.OSVersion },
+	"ua":              func(r *interactionRow) any { return r.UA },
+	"bot":             func(r *interactionRow) any { return r.Bot },
+	"bot_reasons":     func(r *interactionRow) any { return nonNil(r.BotReasons) },
+	"datacenter":      func(r *interactionRow) any { return r.Datacenter },
+	"asn":             func(r *interactionRow) any { return r.ASN },
+	"qr":              func(r *interactionRow) any { return r.QR },
+	"referer":         func(r *interactionRow) any { return r.Referer },
+	"referer_raw":     func(r *interactionRow) any { return r.RefererRaw },
+	"method":          func(r *interactionRow) any { return r.Method },
+	"duplicate":       func(r *interactionRow) any { return r.Duplicate },
+	"resource_type":   func(r *interactionRow) any { return string(r.Resource.Type) },
+	"resource_id":     func(r *interactionRow) any { return r.Resource.ID },
+	"project_id":      func(r *interactionRow) any { return r.Resource.ProjectID },
+	"domain":          func(r *interactionRow) any { return r.Resource.Domain },
+	"key":             func(r *interactionRow) any { return r.Resource.Key },
+	"kafka_partition": func(r *interactionRow) any { return r.partition },
+	"kafka_offset":    func(r *interactionRow) any { return r.offset },
+}
+
+// variedRows returns n interaction rows whose columns all differ from row to
+// row.
+func variedRows(n int) []interactionRow {
+	base := time.Date(2024, 8, 30, 10, 16, 12, 124_000_000, time.UTC)
+	rows := make([]interactionRow, n)
+	for i := range rows {
+		s := strconv.Itoa(i)
+		e := event.Enriched{
+			Interaction: event.Interaction{
+				Timestamp: event.NewTime(base.Add(time.Duration(i) * 1500 * time.Millisecond)),
+				ClickID:   "AAAAAAAAAAAAAAA" + s, URL: "https://example.com/" + s, IP: "203.0.113." + s,
+				Continent: "NA", Country: "US", City: "City " + s, Device: "Desktop", Browser: "Chrome",
+				OS: "Mac OS", UA: "Mozilla/5.0 " + s, Bot: i%3 == 1, QR: i%3 == 2, Referer: "google.com",
+			},
+			Resource:   event.ResourceRef{Type: event.ResourceLink, ID: "link_" + s, ProjectID: "proj_" + s, Domain: "d.example", Key: "k" + s},
+			Method:     "GET",
+			RefererRaw: "https://www.google.com/?q=" + s,
+			Region:     "CA", Latitude: 37.5 + float64(i), Longitude: -122.25 - float64(i),
+			BrowserVersion: "127.0", OSVersion: "10.15", Datacenter: i%3 == 1, ASN: uint32(13335 + i), Duplicate: i%3 == 2,
+		}
+		if e.Bot {
+			e.BotReasons = []string{"crawler", "datacenter"}
+		}
+		rows[i] = interactionRow{Enriched: &e, partition: int32(i), offset: int64(10 + i)}
+	}
+	return rows
+}
+
+func TestInteractionColumnsMatchBoxedValues(t *testing.T) {
+	rows := variedRows(3)
+
+	for _, split := range []bool{false, true} {
+		want, err := buildColumns(&interactionsSpec, rows, boxedInteractionValues, split)
+		require.NoError(t, err)
+		got, err := buildColumnsFrom(&interactionsSpec, rows, interactionColumns, split)
+		require.NoError(t, err)
+		assert.Equal(t, want, got, "split %v", split)
+	}
+}
+
+// BenchmarkBuildInteractionColumns builds the columns of a batch of the
+// worker's default size with interactionColumns and, for comparison, with
+// one boxed value per row and column.
+func BenchmarkBuildInteractionColumns(b *testing.B) {
+	rows := variedRows(5000)
+	b.Run("readers", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := buildColumnsFrom(&interactionsSpec, rows, interactionColumns, true); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("boxed", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := buildColumns(&interactionsSpec, rows, boxedInteractionValues, true); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 func TestSplitAndJoinTime(t *testing.T) {

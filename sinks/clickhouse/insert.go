@@ -81,39 +81,39 @@ type interactionRow struct {
 	offset    int64
 }
 
-var interactionValues = valueFuncs[interactionRow]{
-	"timestamp":       func(r *interactionRow) any { return r.Timestamp.Time },
-	"click_id":        func(r *interactionRow) any { return r.ClickID },
-	"url":             func(r *interactionRow) any { return r.URL },
-	"ip":              func(r *interactionRow) any { return r.IP },
-	"continent":       func(r *interactionRow) any { return r.Continent },
-	"country":         func(r *interactionRow) any { return r.Country },
-	"city":            func(r *interactionRow) any { return r.City },
-	"region":          func(r *interactionRow) any { return r.Region },
-	"latitude":        func(r *interactionRow) any { return r.Latitude },
-	"longitude":       func(r *interactionRow) any { return r.Longitude },
-	"device":          func(r *interactionRow) any { return r.Device },
-	"browser":         func(r *interactionRow) any { return r.Browser },
-	"browser_version": func(r *interactionRow) any { return r.BrowserVersion },
-	"os":              func(r *interactionRow) any { return r.OS },
-	"os_version":      func(r *interactionRow) any { return r.OSVersion },
-	"ua":              func(r *interactionRow) any { return r.UA },
-	"bot":             func(r *interactionRow) any { return r.Bot },
-	"bot_reasons":     func(r *interactionRow) any { return nonNil(r.BotReasons) },
-	"datacenter":      func(r *interactionRow) any { return r.Datacenter },
-	"asn":             func(r *interactionRow) any { return r.ASN },
-	"qr":              func(r *interactionRow) any { return r.QR },
-	"referer":         func(r *interactionRow) any { return r.Referer },
-	"referer_raw":     func(r *interactionRow) any { return r.RefererRaw },
-	"method":          func(r *interactionRow) any { return r.Method },
-	"duplicate":       func(r *interactionRow) any { return r.Duplicate },
-	"resource_type":   func(r *interactionRow) any { return string(r.Resource.Type) },
-	"resource_id":     func(r *interactionRow) any { return r.Resource.ID },
-	"project_id":      func(r *interactionRow) any { return r.Resource.ProjectID },
-	"domain":          func(r *interactionRow) any { return r.Resource.Domain },
-	"key":             func(r *interactionRow) any { return r.Resource.Key },
-	"kafka_partition": func(r *interactionRow) any { return r.partition },
-	"kafka_offset":    func(r *interactionRow) any { return r.offset },
+var interactionColumns = columnReaders[interactionRow]{
+	"timestamp":       readColumn(func(r *interactionRow) time.Time { return r.Timestamp.Time }),
+	"click_id":        readColumn(func(r *interactionRow) string { return r.ClickID }),
+	"url":             readColumn(func(r *interactionRow) string { return r.URL }),
+	"ip":              readColumn(func(r *interactionRow) string { return r.IP }),
+	"continent":       readColumn(func(r *interactionRow) string { return r.Continent }),
+	"country":         readColumn(func(r *interactionRow) string { return r.Country }),
+	"city":            readColumn(func(r *interactionRow) string { return r.City }),
+	"region":          readColumn(func(r *interactionRow) string { return r.Region }),
+	"latitude":        readColumn(func(r *interactionRow) float64 { return r.Latitude }),
+	"longitude":       readColumn(func(r *interactionRow) float64 { return r.Longitude }),
+	"device":          readColumn(func(r *interactionRow) string { return r.Device }),
+	"browser":         readColumn(func(r *interactionRow) string { return r.Browser }),
+	"browser_version": readColumn(func(r *interactionRow) string { return r.BrowserVersion }),
+	"os":              readColumn(func(r *interactionRow) string { return r.OS }),
+	"os_version":      readColumn(func(r *interactionRow) string { return r.OSVersion }),
+	"ua":              readColumn(func(r *interactionRow) string { return r.UA }),
+	"bot":             readColumn(func(r *interactionRow) bool { return r.Bot }),
+	"bot_reasons":     readColumn(func(r *interactionRow) []string { return nonNil(r.BotReasons) }),
+	"datacenter":      readColumn(func(r *interactionRow) bool { return r.Datacenter }),
+	"asn":             readColumn(func(r *interactionRow) uint32 { return r.ASN }),
+	"qr":              readColumn(func(r *interactionRow) bool { return r.QR }),
+	"referer":         readColumn(func(r *interactionRow) string { return r.Referer }),
+	"referer_raw":     readColumn(func(r *interactionRow) string { return r.RefererRaw }),
+	"method":          readColumn(func(r *interactionRow) string { return r.Method }),
+	"duplicate":       readColumn(func(r *interactionRow) bool { return r.Duplicate }),
+	"resource_type":   readColumn(func(r *interactionRow) string { return string(r.Resource.Type) }),
+	"resource_id":     readColumn(func(r *interactionRow) string { return r.Resource.ID }),
+	"project_id":      readColumn(func(r *interactionRow) string { return r.Resource.ProjectID }),
+	"domain":          readColumn(func(r *interactionRow) string { return r.Resource.Domain }),
+	"key":             readColumn(func(r *interactionRow) string { return r.Resource.Key }),
+	"kafka_partition": readColumn(func(r *interactionRow) int32 { return r.partition }),
+	"kafka_offset":    readColumn(func(r *interactionRow) int64 { return r.offset }),
 }
 
 func nonNil(s []string) []string {
@@ -154,7 +154,12 @@ func (c *Client) InsertInteractions(ctx context.Context, rows []event.Enriched, 
 		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(dedupSettings(TableInteractions+"/"+src.token())))
 	}
 	started := time.Now()
-	if err := insert(ctx, c, &interactionsSpec, batch, interactionValues); err != nil {
+	split := c.isSplitTime(interactionsSpec.name)
+	cols, err := buildColumnsFrom(&interactionsSpec, batch, interactionColumns, split)
+	if err != nil {
+		return fmt.Errorf("inserting %d rows into %s from %s: %w: %w", len(rows), table, src, ErrInvalidBatch, err)
+	}
+	if err := c.sendColumns(ctx, &interactionsSpec, split, cols); err != nil {
 		return fmt.Errorf("inserting %d rows into %s from %s: %w", len(rows), table, src, err)
 	}
 
@@ -181,7 +186,12 @@ func insert[R any](ctx context.Context, c *Client, t *tableSpec, rows []R, get v
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidBatch, err)
 	}
+	return c.sendColumns(ctx, t, split, cols)
+}
 
+// sendColumns sends the columns that buildColumns built for table t in one
+// batch.
+func (c *Client) sendColumns(ctx context.Context, t *tableSpec, split bool, cols []any) error {
 	batch, err := c.conn.PrepareBatch(ctx, t.insertSQL(c.cfg.Database, split))
 	if err != nil {
 		return err

@@ -230,12 +230,12 @@ func TestAllTablesHaveValueFunctions(t *testing.T) {
 		slices.Sort(names)
 		assert.Equal(t, want, names, spec.name)
 	}
-	check(&interactionsSpec, keys(interactionValues))
+	check(&interactionsSpec, keys(interactionColumns))
 	check(&deadLettersSpec, keys(deadLetterValues))
 	check(&webhookDeliveriesSpec, keys(deliveryValues))
 }
 
-func keys[R any](m valueFuncs[R]) []string {
+func keys[M ~map[string]V, V any](m M) []string {
 	var out []string
 	for k := range m {
 		out = append(out, k)
