@@ -75,44 +75,52 @@ func (p *partition) process(ctx context.Context, msgs []kafkago.Message) error {
 // decode turns messages into enriched rows, with the offset of each, and
 // dead letters.
 func (p *partition) decode(msgs []kafkago.Message) ([]event.Enriched, []int64, []DeadLetter) {
-	rows := make([]event.Enriched, 0, len(msgs))
+	rows := make([]event.Enriched, len(msgs))
 	offsets := make([]int64, 0, len(msgs))
 	var dead []DeadLetter
 	now := p.w.deps.Now()
 
+	// hit is declared once, because passing its address to the Enricher
+	// interface moves it to the heap.
+	var hit event.RawHit
+	n := 0
 	for i := range msgs {
 		m := &msgs[i]
-		hit, err := event.DecodeHit(m.Value)
+		var err error
+		hit, err = event.DecodeHit(m.Value)
 		if err != nil {
 			dead = append(dead, DeadLetter{Time: now, Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Reason: err.Error(), Raw: m.Value})
 			continue
 		}
 
-		e, err := p.enrich(&hit)
-		if err != nil {
+		// The row is enriched in place, because event.Enriched takes 424
+		// bytes and copying each row into the slice showed in profiles.
+		e := &rows[n]
+		if err := p.enrich(&hit, e); err != nil {
 			dead = append(dead, DeadLetter{Time: now, Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Reason: err.Error(), Raw: m.Value})
 			continue
 		}
 		if !e.Bot {
 			e.Duplicate = p.repeat(&hit, e.Timestamp.Time)
 		}
-		rows = append(rows, e)
 		offsets = append(offsets, m.Offset)
+		n++
 	}
-	return rows, offsets, dead
+	return rows[:n], offsets, dead
 }
 
-// enrich runs the enricher and turns a panic into an error, so that a hit
-// that trips a bug in enrichment becomes a dead letter instead of crashing
-// the worker on the same offset again and again.
-func (p *partition) enrich(hit *event.RawHit) (e event.Enriched, err error) {
+// enrich runs the enricher into out and turns a panic into an error, so
+// that a hit that trips a bug in enrichment becomes a dead letter instead of
+// crashing the worker on the same offset again and again.
+func (p *partition) enrich(hit *event.RawHit, out *event.Enriched) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			p.log.Error("enrichment panicked, sending the hit to the dead-letter topic", zap.String("clickId", hit.ClickID), zap.Any("panic", r))
 			err = fmt.Errorf("enrichment failed: panic: %v", r)
 		}
 	}()
-	return p.w.deps.Enricher.Enrich(hit), nil
+	*out = p.w.deps.Enricher.Enrich(hit)
+	return nil
 }
 
 type visitorKey struct {
