@@ -30,6 +30,7 @@ const (
 func (p *partition) process(ctx context.Context, msgs []kafkago.Message) error {
 	started := time.Now()
 	rows, offsets, dead := p.decode(msgs)
+	dropRecordBytes(msgs)
 
 	deliveries, err := p.deliveries(ctx, rows)
 	if err != nil {
@@ -70,6 +71,16 @@ func (p *partition) process(ctx context.Context, msgs []kafkago.Message) error {
 	p.log.Debug("batch committed", zap.Int64("firstOffset", src.FirstOffset), zap.Int64("lastOffset", src.LastOffset),
 		zap.Int("rows", len(rows)), zap.Int("deadLetters", len(dead)), zap.Int("deliveries", len(deliveries)))
 	return nil
+}
+
+// dropRecordBytes clears the key, value and headers of msgs, which nothing
+// reads after decode: a dead letter keeps its own reference to its value.
+// The garbage collector can then free them while the batch is inserted,
+// which leaves more room below the memory limit.
+func dropRecordBytes(msgs []kafkago.Message) {
+	for i := range msgs {
+		msgs[i].Key, msgs[i].Value, msgs[i].Headers = nil, nil, nil
+	}
 }
 
 // decode turns messages into enriched rows, with the offset of each, and
