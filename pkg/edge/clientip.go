@@ -1,7 +1,7 @@
 package edge
 
 import (
-	"net/http"
+	"net"
 	"net/netip"
 	"strings"
 )
@@ -21,20 +21,20 @@ const (
 	forwardedForInvalid
 )
 
-// resolve returns the client IP of r. When the peer is a trusted proxy it
-// walks X-Forwarded-For from the right, skipping trusted proxies, and takes
-// the first untrusted address: everything left of it was written by the
-// client or by proxies we cannot vouch for. When every entry is trusted the
-// leftmost one is the client. An entry that is not an IP address makes the
-// whole header untrustworthy, so the peer is used and the result is
-// forwardedForInvalid.
-func (c *clientIPResolver) resolve(r *http.Request) (netip.Addr, forwardedResult) {
-	peer := peerAddr(r.RemoteAddr)
+// resolve returns the client IP of a request from peer, the TCP peer
+// address. When the peer is a trusted proxy it calls forwardedFor for the
+// values of the X-Forwarded-For header lines and walks them from the right,
+// skipping trusted proxies, and takes the first untrusted address:
+// everything left of it was written by the client or by proxies we cannot
+// vouch for. When every entry is trusted the leftmost one is the client. An
+// entry that is not an IP address makes the whole header untrustworthy, so
+// the peer is used and the result is forwardedForInvalid.
+func (c *clientIPResolver) resolve(peer netip.Addr, forwardedFor func() []string) (netip.Addr, forwardedResult) {
 	if !peer.IsValid() || !c.isTrusted(peer) {
 		return peer, fromPeer
 	}
 
-	values := r.Header.Values("X-Forwarded-For")
+	values := forwardedFor()
 	var leftmost netip.Addr
 	for i := len(values) - 1; i >= 0; i-- {
 		list := values[i]
@@ -84,6 +84,16 @@ func peerAddr(remote string) netip.Addr {
 		return netip.Addr{}
 	}
 	return ap.Addr().Unmap().WithZone("")
+}
+
+// netPeerAddr returns the IP address of a connection's remote address, or
+// the zero Addr when it is not a TCP address.
+func netPeerAddr(remote net.Addr) netip.Addr {
+	tcp, ok := remote.(*net.TCPAddr)
+	if !ok {
+		return netip.Addr{}
+	}
+	return tcp.AddrPort().Addr().Unmap().WithZone("")
 }
 
 // parseForwardedAddr accepts "192.0.2.1", "2001:db8::1", and the forms with a

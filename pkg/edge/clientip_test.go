@@ -2,7 +2,6 @@ package edge
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -66,13 +65,7 @@ func TestClientIP(t *testing.T) {
 
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req := httptest.NewRequest(http.MethodGet, "/abc", nil)
-			req.RemoteAddr = tt.peer
-			for _, v := range tt.xff {
-				req.Header.Add("X-Forwarded-For", v)
-			}
-
-			addr, source := resolver.resolve(req)
+			addr, source := resolver.resolve(peerAddr(tt.peer), func() []string { return tt.xff })
 
 			assert.Equal(t, tt.want, addr.String())
 			assert.Equal(t, tt.invalid, source == forwardedForInvalid)
@@ -88,11 +81,14 @@ func TestClientIPInHitAndMetric(t *testing.T) {
 	ts.do(http.MethodGet, "/abc", header)
 	header.Set("X-Forwarded-For", "garbage")
 	ts.do(http.MethodGet, "/abc", header)
+	header["X-Forwarded-For"] = []string{"6.6.6.6", "203.0.113.51", "198.51.100.1"}
+	ts.do(http.MethodGet, "/abc", header)
 
 	hits := ts.pub.published()
-	require.Len(t, hits, 2)
+	require.Len(t, hits, 3)
 	assert.Equal(t, "203.0.113.50", hits[0].IP)
 	assert.Equal(t, "198.51.100.7", hits[1].IP, "an invalid header falls back to the peer")
+	assert.Equal(t, "203.0.113.51", hits[2].IP, "header lines are read from the last")
 	assert.Equal(t, 1.0, metricValue(t, ts.m.forwardedInvalid))
 }
 

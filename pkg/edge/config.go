@@ -50,16 +50,21 @@ type Config struct {
 	MaxIngestRequests int `yaml:"maxIngestRequests"`
 	// MaxHeaderBytes is the maximum size of the request line and headers;
 	// larger requests get 431. It is large enough for a 100 KB user agent,
-	// which the edge truncates. Default 256 KiB.
+	// which the edge truncates. Each connection has a read buffer of this
+	// size, resident as far as requests fill it. A connection whose headers
+	// are over 16 KiB is closed after its response. Default 256 KiB.
 	MaxHeaderBytes int `yaml:"maxHeaderBytes"`
 
-	// ReadHeaderTimeout bounds reading the request line and headers.
-	// Default 5s.
+	// ReadHeaderTimeout bounds reading the request line and headers, from
+	// the connection's start or from the first byte of a request on a
+	// keep-alive connection; ReadTimeout bounds it too when shorter. A
+	// request that times out gets 408. Default 5s.
 	ReadHeaderTimeout time.Duration `yaml:"readHeaderTimeout"`
-	// ReadTimeout bounds reading a whole request, body included, so a slow
-	// POST body is cut. Default 15s.
+	// ReadTimeout bounds reading a request body, counted from the end of
+	// the headers, so a slow POST body is cut. Default 15s.
 	ReadTimeout time.Duration `yaml:"readTimeout"`
-	// WriteTimeout bounds writing a response. Default 15s.
+	// WriteTimeout bounds writing a response, once the handler has
+	// returned. Default 15s.
 	WriteTimeout time.Duration `yaml:"writeTimeout"`
 	// IdleTimeout closes keep-alive connections idle this long. Default 60s.
 	IdleTimeout time.Duration `yaml:"idleTimeout"`

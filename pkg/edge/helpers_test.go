@@ -2,6 +2,8 @@ package edge
 
 import (
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -11,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
+	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
 
 	"github.com/clickstream/clickstream/pkg/catalog"
@@ -114,19 +117,57 @@ func newTestServer(tb testing.TB, edit func(*Config)) *testServer {
 	return &testServer{Server: s, pub: pub, reg: reg}
 }
 
-// do sends a request to the handler; the host defaults to go.example.com.
+// do sends a request to the server's fasthttp handler; the host defaults to
+// go.example.com, or the Host entry of header.
 func (ts *testServer) do(method, target string, header http.Header) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(method, target, nil)
-	req.Host = "go.example.com"
-	req.RemoteAddr = "198.51.100.7:50123"
-	for k, vs := range header {
-		req.Header[k] = vs
-	}
+	host := "go.example.com"
 	if h := header.Get("Host"); h != "" {
-		req.Host = h
+		host = h
 	}
+	return serveRequest(ts.handle, testRequest{method: method, target: target, host: host, header: header})
+}
+
+// testRequest is a request that serveRequest builds in memory.
+type testRequest struct {
+	method, target, host string
+	header               http.Header
+	// body, when not nil, is the request body of bodySize bytes, or of
+	// unknown size (chunked) when bodySize is -1.
+	body     io.Reader
+	bodySize int
+}
+
+// serveRequest runs h on the request from 198.51.100.7 and returns the
+// response in a recorder, so that tests read it as a net/http response.
+func serveRequest(h fasthttp.RequestHandler, tr testRequest) *httptest.ResponseRecorder {
+	var req fasthttp.Request
+	req.Header.SetMethod(tr.method)
+	req.SetRequestURI(tr.target)
+	req.Header.SetHost(tr.host)
+	for k, vs := range tr.header {
+		if k == "Host" {
+			continue
+		}
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+
+	var ctx fasthttp.RequestCtx
+	ctx.Init(&req, &net.TCPAddr{IP: net.ParseIP("198.51.100.7"), Port: 50123}, nil)
+	if tr.body != nil {
+		ctx.Request.SetBodyStream(tr.body, tr.bodySize)
+	}
+	// As the edge's server is configured.
+	ctx.Response.Header.SetNoDefaultContentType(true)
+	h(&ctx)
+
 	rec := httptest.NewRecorder()
-	ts.Handler().ServeHTTP(rec, req)
+	for k, v := range ctx.Response.Header.All() {
+		rec.Header().Add(string(k), string(v))
+	}
+	rec.WriteHeader(ctx.Response.StatusCode())
+	_, _ = rec.Body.Write(ctx.Response.Body())
 	return rec
 }
 

@@ -12,8 +12,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
 
 	"github.com/clickstream/clickstream/pkg/event"
 )
@@ -67,6 +69,7 @@ func TestHugeUserAgentTruncated(t *testing.T) {
 	resp := getWithHeader(t, addr, "/abc", header)
 
 	require.Equal(t, http.StatusFound, resp.StatusCode)
+	assert.True(t, resp.Close, "the server closes a connection after headers over 16 KiB")
 	hits := ts.pub.published()
 	require.Len(t, hits, 1)
 	assert.Len(t, hits[0].UA, event.MaxUserAgentLen)
@@ -85,6 +88,7 @@ func TestHeadersOverLimitRejected(t *testing.T) {
 
 	assert.Equal(t, http.StatusRequestHeaderFieldsTooLarge, resp.StatusCode)
 	assert.Empty(t, ts.pub.published())
+	assert.Equal(t, 1.0, metricValue(t, ts.m.requestsRejected.WithLabelValues("431")))
 }
 
 func TestInvalidUTF8Sanitized(t *testing.T) {
@@ -180,6 +184,29 @@ func TestSlowBodyCut(t *testing.T) {
 	assert.Empty(t, ts.pub.published(), "nothing of a cut body is published")
 }
 
+func TestMissingBodyTimesOut(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.ReadTimeout = 300 * time.Millisecond })
+	addr := serveLoopback(t, ts)
+
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = fmt.Fprintf(conn, "POST /v1/hits HTTP/1.1\r\nHost: edge\r\nContent-Length: 100\r\n\r\n")
+	require.NoError(t, err)
+
+	// fasthttp waits for the first byte of a body before it calls the
+	// handler, so the server itself responds.
+	start := time.Now()
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+
+	assert.Equal(t, http.StatusRequestTimeout, resp.StatusCode)
+	assert.Less(t, time.Since(start), 3*time.Second)
+	assert.Equal(t, 1.0, metricValue(t, ts.m.requestsRejected.WithLabelValues("408")))
+}
+
 func TestSlowHeadersCut(t *testing.T) {
 	ts := newTestServer(t, func(c *Config) { c.ReadHeaderTimeout = 200 * time.Millisecond })
 	addr := serveLoopback(t, ts)
@@ -192,10 +219,51 @@ func TestSlowHeadersCut(t *testing.T) {
 
 	start := time.Now()
 	require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
-	_, err = io.ReadAll(conn)
+	out, err := io.ReadAll(conn)
 	require.NoError(t, err, "the server closes the connection")
 	assert.Less(t, time.Since(start), 3*time.Second)
+	assert.True(t, strings.HasPrefix(string(out), "HTTP/1.1 408 "), "response: %q", out)
 	assert.Empty(t, ts.pub.published())
+	assert.Equal(t, 1.0, metricValue(t, ts.m.requestsRejected.WithLabelValues("408")))
+}
+
+func TestRedirectBodyDiscarded(t *testing.T) {
+	ts := newTestServer(t, nil)
+	addr := serveLoopback(t, ts)
+
+	for _, size := range []int{100, 1 << 20} {
+		req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/abc", strings.NewReader(strings.Repeat("x", size)))
+		require.NoError(t, err)
+		req.Host = "go.example.com"
+		resp, err := noRedirectClient().Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+
+		assert.Equal(t, http.StatusFound, resp.StatusCode, "body of %d bytes", size)
+		assert.Equal(t, size > 256<<10, resp.Close, "only a body over 256 KiB closes the connection")
+	}
+	assert.Len(t, ts.pub.published(), 2)
+}
+
+// panicPublisher panics in Publish.
+type panicPublisher struct{ fakePublisher }
+
+func (*panicPublisher) Publish(event.RawHit) error { panic("publisher bug") }
+
+func TestHandlerPanicRecovered(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Spool.Dir = t.TempDir()
+	pub := &panicPublisher{}
+	s, err := New(cfg, testCatalog(t), pub, zap.NewNop(), prometheus.NewRegistry())
+	require.NoError(t, err)
+	addr := serveLoopback(t, &testServer{Server: s, pub: &pub.fakePublisher})
+
+	resp := getWithHeader(t, addr, "/abc", http.Header{})
+	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	assert.True(t, resp.Close)
+
+	resp = getWithHeader(t, addr, "/nope", http.Header{})
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "the server still serves")
 }
 
 func TestServeShutdownClosesPublisher(t *testing.T) {
@@ -219,6 +287,91 @@ func TestServeShutdownClosesPublisher(t *testing.T) {
 	assert.True(t, ts.pub.closed)
 	_, err = net.DialTimeout("tcp", ln.Addr().String(), time.Second)
 	assert.Error(t, err, "the listener is closed")
+}
+
+// blockingPublisher closes entered when Publish starts, then blocks Publish
+// until release is closed.
+type blockingPublisher struct {
+	fakePublisher
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingPublisher) Publish(h event.RawHit) error {
+	close(b.entered)
+	<-b.release
+	return b.fakePublisher.Publish(h)
+}
+
+func TestServeShutdownFinishesRequests(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Spool.Dir = t.TempDir()
+	pub := &blockingPublisher{entered: make(chan struct{}), release: make(chan struct{})}
+	s, err := New(cfg, testCatalog(t), pub, zap.NewNop(), prometheus.NewRegistry())
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+
+	status := make(chan int, 1)
+	go func() {
+		resp := getWithHeader(t, ln.Addr().String(), "/abc", http.Header{})
+		status <- resp.StatusCode
+	}()
+	<-pub.entered
+	cancel()
+
+	select {
+	case err := <-done:
+		t.Fatalf("Serve returned while a request was in flight: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	_, err = net.DialTimeout("tcp", ln.Addr().String(), time.Second)
+	assert.Error(t, err, "the listener is closed while the request runs")
+
+	close(pub.release)
+	assert.Equal(t, http.StatusFound, <-status)
+	require.NoError(t, <-done)
+	assert.Len(t, pub.published(), 1, "the hit was published before Close")
+	assert.True(t, pub.closed)
+}
+
+func TestServeShutdownTimeoutClosesConnections(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) {
+		c.ReadTimeout = time.Minute
+		c.ShutdownTimeout = 300 * time.Millisecond
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ts.Serve(ctx, ln) }()
+
+	// A POST /v1/hits whose body stalls keeps its request running.
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = fmt.Fprintf(conn, "POST /v1/hits HTTP/1.1\r\nHost: edge\r\nContent-Length: 1000\r\n\r\n{")
+	require.NoError(t, err)
+	waitFor(t, 5*time.Second, "the request to start", func() bool {
+		return len(ts.ingestSlots) == 1
+	})
+
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return after the shutdown timeout")
+	}
+	assert.Less(t, time.Since(start), 3*time.Second)
+	assert.True(t, ts.pub.closed)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+	_, err = io.ReadAll(conn)
+	assert.NoError(t, err, "the server closed the connection")
 }
 
 func TestRunListenErrorClosesPublisher(t *testing.T) {

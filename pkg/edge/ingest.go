@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
 
 	"github.com/clickstream/clickstream/pkg/event"
@@ -36,32 +37,34 @@ type errorBody struct {
 	Error string `json:"error"`
 }
 
-// handleIngest accepts NDJSON raw hits that other edges made, one per line,
-// each validated with event.DecodeHit. A hit must carry its clickId, since
-// the edge that made it may have sent it on already. Blank lines are
-// skipped. The whole body is read before any hit is published, so a body
-// over MaxBodyBytes (413) or one cut by the read timeout publishes nothing.
-// The status is 200 when at least one hit was accepted, 503 when valid hits
-// were dropped because the queue and spool are full, and 400 otherwise.
-func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
+// serveIngest is the POST /v1/hits handler. It accepts NDJSON raw hits
+// that other edges made, one per line, each validated with event.DecodeHit.
+// A hit must carry its clickId, since the edge that made it may have sent
+// it on already. Blank lines are skipped. The whole body is read before any
+// hit is published, so a body over MaxBodyBytes (413) or one cut by the read
+// timeout publishes nothing. The status is 200 when at least one hit was
+// accepted, 503 when valid hits were dropped because the queue and spool
+// are full, and 400 otherwise.
+func (s *Server) serveIngest(ctx *fasthttp.RequestCtx) {
 	select {
 	case s.ingestSlots <- struct{}{}:
 		defer func() { <-s.ingestSlots }()
 	default:
-		w.Header().Set("Retry-After", "1")
-		s.writeIngestError(w, http.StatusServiceUnavailable, "too many concurrent POST /v1/hits requests; retry later")
+		ctx.Response.Header.Set("Retry-After", "1")
+		s.writeIngestError(ctx, http.StatusServiceUnavailable, "too many concurrent POST /v1/hits requests; retry later")
 		return
 	}
 
-	if r.ContentLength > s.cfg.MaxBodyBytes {
-		s.writeIngestError(w, http.StatusRequestEntityTooLarge, s.bodyTooLargeMessage())
+	// ContentLength is -1 for a chunked body and -2 for none.
+	if int64(ctx.Request.Header.ContentLength()) > s.cfg.MaxBodyBytes {
+		s.writeIngestError(ctx, http.StatusRequestEntityTooLarge, s.bodyTooLargeMessage())
 		return
 	}
 
-	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	body := &maxBytesReader{r: requestBody(ctx), n: s.cfg.MaxBodyBytes}
 	hits, resp, err := s.readHits(body)
 	if err != nil {
-		s.rejectBody(w, err)
+		s.rejectBody(ctx, err)
 		return
 	}
 
@@ -74,12 +77,54 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	case resp.Accepted > 0:
 	case len(hits) > 0:
 		status = http.StatusServiceUnavailable
-		w.Header().Set("Retry-After", "1")
+		ctx.Response.Header.Set("Retry-After", "1")
 	default:
 		status = http.StatusBadRequest
 	}
 	s.m.ingestRequests.WithLabelValues(strconv.Itoa(status)).Inc()
-	writeJSON(w, status, resp)
+	writeJSONFast(ctx, status, resp)
+}
+
+// requestBody returns the body of the request in ctx. The server streams
+// request bodies (fasthttp.Server.StreamRequestBody), so the handler reads
+// the body from the connection as it decodes it; a request built in memory,
+// as in tests, has its whole body in ctx.
+func requestBody(ctx *fasthttp.RequestCtx) io.Reader {
+	if r := ctx.RequestBodyStream(); r != nil {
+		return r
+	}
+	return bytes.NewReader(ctx.Request.Body())
+}
+
+// errBodyTooLarge is the error of maxBytesReader for a body over its limit.
+var errBodyTooLarge = errors.New("request body too large")
+
+// maxBytesReader reads at most n bytes from r and returns errBodyTooLarge
+// when r holds more.
+type maxBytesReader struct {
+	r io.Reader
+	// n is the number of bytes still allowed, or -1 after the limit was
+	// passed.
+	n int64
+}
+
+func (m *maxBytesReader) Read(p []byte) (int, error) {
+	if m.n < 0 {
+		return 0, errBodyTooLarge
+	}
+	// One byte more than allowed tells a body of exactly the limit from a
+	// longer one.
+	if int64(len(p)) > m.n+1 {
+		p = p[:m.n+1]
+	}
+	n, err := m.r.Read(p)
+	if int64(n) <= m.n {
+		m.n -= int64(n)
+		return n, err
+	}
+	n = int(m.n)
+	m.n = -1
+	return n, errBodyTooLarge
 }
 
 // ingestedHit is a valid hit and its line number.
@@ -154,27 +199,27 @@ func (s *Server) publishIngested(hits []ingestedHit, resp *ingestResponse) {
 	}
 }
 
-func (s *Server) rejectBody(w http.ResponseWriter, err error) {
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		s.writeIngestError(w, http.StatusRequestEntityTooLarge, s.bodyTooLargeMessage())
+func (s *Server) rejectBody(ctx *fasthttp.RequestCtx, err error) {
+	if errors.Is(err, errBodyTooLarge) {
+		s.writeIngestError(ctx, http.StatusRequestEntityTooLarge, s.bodyTooLargeMessage())
 		return
 	}
 	// Usually the read deadline (ReadTimeout) or a client that went away;
 	// the response may not reach it.
 	s.log.Debug("reading a POST /v1/hits body failed", zap.Error(err))
-	s.writeIngestError(w, http.StatusBadRequest, "reading the request body failed: "+err.Error())
+	s.writeIngestError(ctx, http.StatusBadRequest, "reading the request body failed: "+err.Error())
 }
 
 func (s *Server) bodyTooLargeMessage() string {
 	return fmt.Sprintf("request body is larger than %d bytes; send fewer hits per request", s.cfg.MaxBodyBytes)
 }
 
-func (s *Server) writeIngestError(w http.ResponseWriter, status int, msg string) {
+func (s *Server) writeIngestError(ctx *fasthttp.RequestCtx, status int, msg string) {
 	s.m.ingestRequests.WithLabelValues(strconv.Itoa(status)).Inc()
-	writeJSON(w, status, errorBody{Error: msg})
+	writeJSONFast(ctx, status, errorBody{Error: msg})
 }
 
+// writeJSON writes v as the JSON body of a net/http response.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
@@ -185,4 +230,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))
+}
+
+// writeJSONFast writes v as the JSON body of a fasthttp response.
+func writeJSONFast(ctx *fasthttp.RequestCtx, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		// The bodies are plain structs of strings and ints.
+		ctx.Error("encoding the response failed", http.StatusInternalServerError)
+		return
+	}
+	ctx.SetContentType("application/json")
+	ctx.SetStatusCode(status)
+	ctx.SetBody(append(body, '\n'))
 }

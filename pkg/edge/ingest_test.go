@@ -36,10 +36,8 @@ func hitLine(tb testing.TB, h event.RawHit) string {
 }
 
 func postHits(ts *testServer, body string) (*httptest.ResponseRecorder, ingestResponse) {
-	req := httptest.NewRequest(http.MethodPost, "/v1/hits", strings.NewReader(body))
-	req.Host = "edge.internal"
-	rec := httptest.NewRecorder()
-	ts.Handler().ServeHTTP(rec, req)
+	rec := serveRequest(ts.handle, testRequest{method: http.MethodPost, target: "/v1/hits", host: "edge.internal",
+		body: strings.NewReader(body), bodySize: len(body)})
 
 	var resp ingestResponse
 	_ = json.Unmarshal(rec.Body.Bytes(), &resp)
@@ -145,10 +143,8 @@ func TestIngestBodyTooLarge(t *testing.T) {
 		assert.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
 	})
 	t.Run("chunked", func(t *testing.T) {
-		req := httptest.NewRequest(http.MethodPost, "/v1/hits", strings.NewReader(body))
-		req.ContentLength = -1
-		rec := httptest.NewRecorder()
-		ts.Handler().ServeHTTP(rec, req)
+		rec := serveRequest(ts.handle, testRequest{method: http.MethodPost, target: "/v1/hits", host: "edge.internal",
+			body: strings.NewReader(body), bodySize: -1})
 		assert.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
 	})
 	assert.Empty(t, ts.pub.published(), "nothing of a rejected body is published")

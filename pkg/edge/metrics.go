@@ -19,6 +19,7 @@ type serverMetrics struct {
 	ingestRequests    *prometheus.CounterVec
 	ingestLines       *prometheus.CounterVec
 	publisherRejected prometheus.Counter
+	requestsRejected  *prometheus.CounterVec
 
 	// redirected is redirects{status="302"}, looked up once because every
 	// redirect counts it.
@@ -55,6 +56,10 @@ func newServerMetrics() *serverMetrics {
 			Namespace: metricsNamespace, Name: "publisher_rejected_total",
 			Help: "Hits the publisher returned an error for; the publisher's own metrics say why.",
 		}),
+		requestsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "requests_rejected_total",
+			Help: "Requests answered with an error before any handler ran because they could not be read, by HTTP status code: 400 malformed, 408 read timed out, 431 headers over edge.maxHeaderBytes.",
+		}, []string{"status"}),
 	}
 	m.redirected = m.redirects.WithLabelValues(statusLabel(http.StatusFound))
 	return m
@@ -62,7 +67,7 @@ func newServerMetrics() *serverMetrics {
 
 func (m *serverMetrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.redirects, m.truncated, m.sanitized, m.forwardedInvalid,
-		m.ingestRequests, m.ingestLines, m.publisherRejected}
+		m.ingestRequests, m.ingestLines, m.publisherRejected, m.requestsRejected}
 }
 
 // publisherMetrics are the metrics of KafkaPublisher.

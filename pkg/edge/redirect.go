@@ -3,11 +3,13 @@ package edge
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
 
 	"github.com/clickstream/clickstream/pkg/catalog"
@@ -24,50 +26,128 @@ const qrParam = "qr"
 // slice appends to a copy.
 var noStore = []string{"no-store"}
 
+// redirectTarget is the outcome of a short-link request: 302 to location,
+// or the status and message of an error response.
+type redirectTarget struct {
+	status   int
+	message  string
+	res      *catalog.Resource
+	location string
+	// scan is true for a QR code scan: qr=1 in the query, or a QR code's
+	// own short link.
+	scan bool
+}
+
+// hitRequest holds what a hit records of the request beyond the short link.
+type hitRequest struct {
+	method string
+	peer   netip.Addr
+	// forwardedFor returns the X-Forwarded-For header lines. It is called
+	// only when the peer is a trusted proxy.
+	forwardedFor func() []string
+	userAgent    string
+	referer      string
+}
+
 // handleRedirect responds to GET and HEAD on a short link with 302 to the
 // destination (or to the expired URL of an expired link), 410 for an expired
 // link without one, and 404 for a domain and key the catalog does not
 // contain. The package documentation describes the query and qr handling.
+// The fasthttp server sends clean short-link paths to redirectFast instead;
+// this net/http handler serves the rest, through the ServeMux.
 func (s *Server) handleRedirect(w http.ResponseWriter, r *http.Request) {
-	s.redirect(w, r, r.PathValue("key"))
-}
-
-// redirect responds to r for the short link key, as handleRedirect
-// describes.
-func (s *Server) redirect(w http.ResponseWriter, r *http.Request, key string) {
-	res, ok := s.cat.Lookup(requestDomain(r.Host), key)
-	if !ok || key == "" {
-		s.writeRedirectError(w, http.StatusNotFound, "short link not found")
-		return
-	}
-
 	now := s.now()
-	dest := res.Destination(now)
-	if dest == "" {
-		s.writeRedirectError(w, http.StatusGone, "short link expired")
+	t := s.resolveRedirect(r.Host, r.PathValue("key"), r.URL.RawQuery, now)
+	if t.status != http.StatusFound {
+		s.writeRedirectError(w, t)
 		return
 	}
-
-	scan, query := splitQRParam(r.URL.RawQuery)
-	location := mergeQuery(dest, query)
 
 	// The keys are canonical already, so Header.Set would only check them
 	// again.
 	h := w.Header()
-	h["Location"] = []string{location}
+	h["Location"] = []string{t.location}
 	h["Cache-Control"] = noStore
 	w.WriteHeader(http.StatusFound)
 	s.m.redirected.Inc()
 
-	scan = scan || res.Ref.Type == event.ResourceQRCode
-	s.publish(s.newHit(r, res, location, scan, now))
+	s.publish(s.newHit(hitRequest{
+		method:       r.Method,
+		peer:         peerAddr(r.RemoteAddr),
+		forwardedFor: func() []string { return r.Header.Values("X-Forwarded-For") },
+		userAgent:    r.UserAgent(),
+		referer:      r.Referer(),
+	}, t, now))
 }
 
-func (s *Server) writeRedirectError(w http.ResponseWriter, status int, msg string) {
-	s.m.redirects.WithLabelValues(statusLabel(status)).Inc()
+// redirectFast responds to a GET or HEAD request for the short link key, as
+// handleRedirect does.
+func (s *Server) redirectFast(ctx *fasthttp.RequestCtx, key string) {
+	now := s.now()
+	t := s.resolveRedirect(string(ctx.Host()), key, string(ctx.URI().QueryString()), now)
+	if t.status != http.StatusFound {
+		s.m.redirects.WithLabelValues(statusLabel(t.status)).Inc()
+		ctx.Response.Header.Set(fasthttp.HeaderCacheControl, "no-store")
+		writeJSONFast(ctx, t.status, errorBody{Error: t.message})
+		return
+	}
+
+	ctx.Response.Header.Set(fasthttp.HeaderLocation, t.location)
+	ctx.Response.Header.Set(fasthttp.HeaderCacheControl, "no-store")
+	ctx.SetStatusCode(http.StatusFound)
+	s.m.redirected.Inc()
+
+	method := http.MethodGet
+	if ctx.IsHead() {
+		method = http.MethodHead
+	}
+	s.publish(s.newHit(hitRequest{
+		method: method,
+		peer:   netPeerAddr(ctx.RemoteAddr()),
+		forwardedFor: func() []string {
+			return headerStrings(ctx.Request.Header.PeekAll(fasthttp.HeaderXForwardedFor))
+		},
+		userAgent: string(ctx.UserAgent()),
+		referer:   string(ctx.Referer()),
+	}, t, now))
+}
+
+// headerStrings copies header values to strings.
+func headerStrings(values [][]byte) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// resolveRedirect looks up the short link of host and key and builds the
+// destination of its redirect, with the request's query merged in.
+func (s *Server) resolveRedirect(host, key, rawQuery string, now time.Time) redirectTarget {
+	res, ok := s.cat.Lookup(requestDomain(host), key)
+	if !ok || key == "" {
+		return redirectTarget{status: http.StatusNotFound, message: "short link not found"}
+	}
+
+	dest := res.Destination(now)
+	if dest == "" {
+		return redirectTarget{status: http.StatusGone, message: "short link expired"}
+	}
+
+	scan, query := splitQRParam(rawQuery)
+	return redirectTarget{
+		status:   http.StatusFound,
+		res:      res,
+		location: mergeQuery(dest, query),
+		scan:     scan || res.Ref.Type == event.ResourceQRCode,
+	}
+}
+
+func (s *Server) writeRedirectError(w http.ResponseWriter, t redirectTarget) {
+	s.m.redirects.WithLabelValues(statusLabel(t.status)).Inc()
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
-	writeJSON(w, status, errorBody{Error: msg})
+	writeJSON(w, t.status, errorBody{Error: t.message})
 }
 
 func statusLabel(status int) string {
@@ -179,26 +259,26 @@ func removeParams(rawQuery, override string) string {
 	return strings.Join(kept, "&")
 }
 
-// newHit builds the raw hit of a redirect. The user agent, the referer and
-// the URL are cut to the raw hit limits (event.MaxUserAgentLen,
+// newHit builds the raw hit of a redirect to t. The user agent, the referer
+// and the URL are cut to the raw hit limits (event.MaxUserAgentLen,
 // event.MaxRefererLen, event.MaxURLLen) and invalid UTF-8 in them is
 // replaced with U+FFFD; both are counted.
-func (s *Server) newHit(r *http.Request, res *catalog.Resource, location string, scan bool, now time.Time) event.RawHit {
+func (s *Server) newHit(r hitRequest, t redirectTarget, now time.Time) event.RawHit {
 	return event.RawHit{
 		ClickID:   event.NewClickID(),
 		Timestamp: event.NewTime(now),
-		Method:    r.Method,
+		Method:    r.method,
 		IP:        s.resolveClientIP(r),
-		UA:        s.limitField("ua", r.UserAgent(), event.MaxUserAgentLen),
-		Referer:   s.limitField("referer", r.Referer(), event.MaxRefererLen),
-		URL:       s.limitField("url", location, event.MaxURLLen),
-		QR:        scan,
-		Resource:  res.Ref,
+		UA:        s.limitField("ua", r.userAgent, event.MaxUserAgentLen),
+		Referer:   s.limitField("referer", r.referer, event.MaxRefererLen),
+		URL:       s.limitField("url", t.location, event.MaxURLLen),
+		QR:        t.scan,
+		Resource:  t.res.Ref,
 	}
 }
 
-func (s *Server) resolveClientIP(r *http.Request) string {
-	addr, source := s.clientIP.resolve(r)
+func (s *Server) resolveClientIP(r hitRequest) string {
+	addr, source := s.clientIP.resolve(r.peer, r.forwardedFor)
 	if source == forwardedForInvalid {
 		s.m.forwardedInvalid.Inc()
 	}

@@ -14,6 +14,11 @@
 // The fixed routes take precedence, so no short link can use the keys
 // "healthz" and "metrics".
 //
+// The server is fasthttp. Requests for a clean short-link path and POST
+// /v1/hits run fasthttp handlers; every other request goes through
+// fasthttpadaptor to a net/http ServeMux with the routes above, which
+// responds to it as the net/http server did.
+//
 // A redirect passes the query of the short-link request on: its parameters
 // are appended to the destination's query, and a parameter present in both
 // takes the request's value. The "qr" parameter is not passed on. With qr=1
@@ -35,21 +40,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	stdlog "log"
 	"net"
 	"net/http"
-	"path"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/clickstream/clickstream/pkg/catalog"
 )
 
-// Server is the edge HTTP server. Its handler is safe for concurrent use.
+// Server is the edge HTTP server. Its handlers are safe for concurrent use.
 type Server struct {
 	cfg Config
 	cat *catalog.Catalog
@@ -62,7 +67,16 @@ type Server struct {
 	// ingestSlots bounds concurrent POST /v1/hits requests, each of which
 	// may buffer up to MaxBodyBytes of decoded hits.
 	ingestSlots chan struct{}
-	handler     http.Handler
+
+	// mux serves, through adapted, the requests that handle does not
+	// serve itself.
+	mux     *http.ServeMux
+	adapted fasthttp.RequestHandler
+
+	// conns are the open connections of the running server, closed at
+	// the end of the shutdown timeout.
+	connsMu sync.Mutex
+	conns   map[net.Conn]struct{}
 
 	// now is time.Now, replaced in tests.
 	now func() time.Time
@@ -92,6 +106,7 @@ func New(cfg Config, cat *catalog.Catalog, pub Publisher, log *zap.Logger, metri
 		m:           newServerMetrics(),
 		clientIP:    clientIPResolver{trusted: trusted},
 		ingestSlots: make(chan struct{}, cfg.MaxIngestRequests),
+		conns:       map[net.Conn]struct{}{},
 		now:         time.Now,
 	}
 	if err := register(metrics, s.m.collectors()...); err != nil {
@@ -101,63 +116,22 @@ func New(cfg Config, cat *catalog.Catalog, pub Publisher, log *zap.Logger, metri
 		s.gatherer = g
 	}
 
-	s.handler = s.routes()
+	s.mux = s.routes()
+	s.adapted = fasthttpadaptor.NewFastHTTPHandler(s.mux)
 	return s, nil
 }
 
-func (s *Server) routes() http.Handler {
+func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", handleHealthz)
 	if s.gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
 	}
-	mux.HandleFunc("POST /v1/hits", s.handleIngest)
+	mux.Handle("POST /v1/hits", ingestRoute{})
 	// A GET pattern also matches HEAD. redirectKey sends the other GET
 	// paths past the mux, so a new GET route needs an entry there too.
 	mux.HandleFunc("GET /{key...}", s.handleRedirect)
-	return &router{s: s, mux: mux}
-}
-
-// router sends the short-link requests that the mux would pass unchanged to
-// handleRedirect straight to the redirect, and everything else to the mux.
-// Matching the patterns cost 2.6% of the edge's CPU time in a profile under
-// wrk load.
-type router struct {
-	s   *Server
-	mux *http.ServeMux
-}
-
-func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if key, ok := redirectKey(r); ok {
-		rt.s.redirect(w, r, key)
-		return
-	}
-	rt.mux.ServeHTTP(w, r)
-}
-
-// redirectKey returns the short-link key of r when the mux would route r to
-// handleRedirect with that key and without a redirect of its own. That is a
-// GET or HEAD request for a clean path that needs no unescaping and is not
-// a fixed route. Any other request goes through the mux.
-func redirectKey(r *http.Request) (string, bool) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return "", false
-	}
-	p := r.URL.Path
-	if r.URL.RawPath != "" || len(p) < 2 || p[0] != '/' || p == "/healthz" || p == "/metrics" {
-		return "", false
-	}
-	// The mux redirects a path that path.Clean changes, such as "/a//b",
-	// "/a/./b" or "/a/", to the cleaned one. Clean allocates only then.
-	if path.Clean(p) != p {
-		return "", false
-	}
-	return p[1:], true
-}
-
-// Handler returns the HTTP handler of all routes.
-func (s *Server) Handler() http.Handler {
-	return s.handler
+	return mux
 }
 
 func handleHealthz(w http.ResponseWriter, _ *http.Request) {
@@ -186,8 +160,9 @@ func (s *Server) Run(ctx context.Context) error {
 // Serve serves on ln until ctx is done or the listener fails. It then stops
 // accepting connections, waits up to ShutdownTimeout for requests in
 // progress, and closes the publisher with DrainTimeout, so queued hits are
-// sent to Kafka or written to the spool. Requests still running after
-// ShutdownTimeout are cut off, and their hits count as dropped.
+// sent to Kafka or written to the spool. Connections still open after
+// ShutdownTimeout are closed, and hits of requests still running then count
+// as dropped. Serve closes ln.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := s.httpServer()
 	serveErr := make(chan error, 1)
@@ -197,14 +172,22 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var errs []error
 	select {
 	case <-ctx.Done():
+		// Closing the listener here, not only in Shutdown, also stops a
+		// Serve call that has not registered it with the server yet.
+		_ = ln.Close()
+		if err := <-serveErr; err != nil {
+			errs = append(errs, fmt.Errorf("serving HTTP: %w", err))
+		}
 	case err := <-serveErr:
+		if err == nil {
+			// fasthttp returns nil when another goroutine closed ln.
+			err = errors.New("the listener was closed")
+		}
 		errs = append(errs, fmt.Errorf("serving HTTP: %w", err))
 	}
 
 	s.log.Info("edge shutting down")
-	if err := s.shutdownHTTP(srv); err != nil {
-		errs = append(errs, err)
-	}
+	s.shutdownHTTP(srv)
 
 	drainCtx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
 	defer cancel()
@@ -215,41 +198,38 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return errors.Join(errs...)
 }
 
-func (s *Server) httpServer() *http.Server {
-	return &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
-		ReadTimeout:       s.cfg.ReadTimeout,
-		WriteTimeout:      s.cfg.WriteTimeout,
-		IdleTimeout:       s.cfg.IdleTimeout,
-		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
-		// net/http logs bad handshakes and timeouts that clients cause,
-		// which are noise at the edge.
-		ErrorLog: mustStdLog(s.log.Named("http")),
-	}
-}
-
-func mustStdLog(logger *zap.Logger) *stdlog.Logger {
-	l, err := zap.NewStdLogAt(logger, zapcore.DebugLevel)
-	if err != nil {
-		// NewStdLogAt fails only for an invalid level.
-		panic(err)
-	}
-	return l
-}
-
-func (s *Server) shutdownHTTP(srv *http.Server) error {
+// shutdownHTTP waits up to ShutdownTimeout for the requests in progress,
+// then closes the connections still open.
+func (s *Server) shutdownHTTP(srv *fasthttp.Server) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 
-	err := srv.Shutdown(ctx)
-	if err == nil {
-		return nil
+	// Shutdown closes the listeners again, which Serve has closed already.
+	err := srv.ShutdownWithContext(ctx)
+	if err == nil || errors.Is(err, net.ErrClosed) {
+		return
 	}
-	s.log.Warn("requests still running at the shutdown timeout; closing their connections",
-		zap.Duration("timeout", s.cfg.ShutdownTimeout))
-	if cerr := srv.Close(); cerr != nil {
-		return fmt.Errorf("closing the HTTP server: %w", cerr)
+	s.connsMu.Lock()
+	open := len(s.conns)
+	for c := range s.conns {
+		_ = c.Close()
 	}
-	return nil
+	s.connsMu.Unlock()
+	s.log.Warn("requests still running at the shutdown timeout; closed their connections",
+		zap.Duration("timeout", s.cfg.ShutdownTimeout), zap.Int("connections", open))
+}
+
+// trackConn records the open connections for shutdownHTTP. fasthttp calls
+// it at every change of a connection's state.
+func (s *Server) trackConn(c net.Conn, state fasthttp.ConnState) {
+	switch state {
+	case fasthttp.StateNew:
+		s.connsMu.Lock()
+		s.conns[c] = struct{}{}
+		s.connsMu.Unlock()
+	case fasthttp.StateClosed, fasthttp.StateHijacked:
+		s.connsMu.Lock()
+		delete(s.conns, c)
+		s.connsMu.Unlock()
+	}
 }
