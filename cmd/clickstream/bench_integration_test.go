@@ -12,9 +12,9 @@ package main
 //     InsertInteractions calls from one goroutine and from one goroutine
 //     per partition, one `clickstream worker` and two.
 //   - TestBenchEdgeAgainstNginx compares the requests per second of
-//     `clickstream edge` with nginx's `return 302` and with a bare net/http
-//     server under the same wrk load, and counts every redirected hit in
-//     Kafka afterwards.
+//     `clickstream edge` with nginx's `return 302` and with bare net/http
+//     and fasthttp servers under the same wrk load, and counts every
+//     redirected hit in Kafka afterwards.
 //
 // Run them against a second set of services (deploy/README.md) so that no
 // one else's test shares the broker and the server. Settings:
@@ -55,6 +55,7 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/require"
+	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
 
 	"github.com/clickstream/clickstream/enrich"
@@ -1005,10 +1006,12 @@ func TestBenchEdgeAgainstNginx(t *testing.T) {
 	rounds := envInt(t, "CLICKSTREAM_BENCH_ROUNDS", 1)
 	s := newFaultStack(t, benchPartitions)
 
+	// logEdgeRound reads the runs in this order.
 	servers := []func(serverPlacement) serverRun{
 		func(pl serverPlacement) serverRun { return s.benchNginx(t, pl, d) },
-		func(pl serverPlacement) serverRun { return s.benchFloor(t, pl, d) },
+		func(pl serverPlacement) serverRun { return s.benchFloor(t, pl, d, floorNetHTTP) },
 		func(pl serverPlacement) serverRun { return s.benchEdge(t, pl, d, "") },
+		func(pl serverPlacement) serverRun { return s.benchFloor(t, pl, d, floorFastHTTP) },
 	}
 	if baseline := os.Getenv("CLICKSTREAM_BENCH_EDGE_BASELINE"); baseline != "" {
 		servers = append(servers, func(pl serverPlacement) serverRun { return s.benchEdge(t, pl, d, baseline) })
@@ -1049,13 +1052,15 @@ func logEdgeRound(t *testing.T, round int, pl serverPlacement, d time.Duration, 
 			fmt.Fprintf(&b, "\n%s socket errors: %s\n", r.name, r.wrk.sockErrors)
 		}
 	}
-	nginx, floor, edge := runs[0], runs[1], runs[2]
-	fmt.Fprintf(&b, "\nrequests/s: edge / nginx %.2f, net/http floor / nginx %.2f, edge / floor %.2f\n",
-		edge.wrk.perSecond/nginx.wrk.perSecond, floor.wrk.perSecond/nginx.wrk.perSecond, edge.wrk.perSecond/floor.wrk.perSecond)
-	fmt.Fprintf(&b, "CPU per request: nginx / edge %.2f, nginx / net/http floor %.2f\n",
-		float64(nginx.cpuPerReq)/float64(edge.cpuPerReq), float64(nginx.cpuPerReq)/float64(floor.cpuPerReq))
-	if len(runs) > 3 {
-		baseline := runs[3]
+	nginx, floor, edge, fastFloor := runs[0], runs[1], runs[2], runs[3]
+	fmt.Fprintf(&b, "\nrequests/s: edge / nginx %.2f, net/http floor / nginx %.2f, fasthttp floor / nginx %.2f, edge / fasthttp floor %.2f\n",
+		edge.wrk.perSecond/nginx.wrk.perSecond, floor.wrk.perSecond/nginx.wrk.perSecond,
+		fastFloor.wrk.perSecond/nginx.wrk.perSecond, edge.wrk.perSecond/fastFloor.wrk.perSecond)
+	fmt.Fprintf(&b, "CPU per request: nginx / edge %.2f, nginx / net/http floor %.2f, nginx / fasthttp floor %.2f\n",
+		float64(nginx.cpuPerReq)/float64(edge.cpuPerReq), float64(nginx.cpuPerReq)/float64(floor.cpuPerReq),
+		float64(nginx.cpuPerReq)/float64(fastFloor.cpuPerReq))
+	if len(runs) > 4 {
+		baseline := runs[4]
 		fmt.Fprintf(&b, "baseline edge: requests/s / nginx %.2f, CPU per request %.2f of this edge's\n",
 			baseline.wrk.perSecond/nginx.wrk.perSecond, float64(baseline.cpuPerReq)/float64(edge.cpuPerReq))
 	}
@@ -1072,11 +1077,12 @@ const (
 	benchHelperProfile = "BENCH_HELPER_CPUPROFILE"
 )
 
-// TestBenchHelper serves until SIGTERM when BENCH_HELPER_MODE is set. Mode
-// "floor" runs a net/http server with the edge's timeouts whose handler only
-// sets the edge's two redirect headers, which shows what net/http itself
-// costs per redirect. Mode "edge" runs `clickstream edge` and writes a CPU
-// profile to BENCH_HELPER_CPUPROFILE.
+// TestBenchHelper serves until SIGTERM when BENCH_HELPER_MODE is set. Modes
+// "floor" and "fastfloor" run a net/http or a fasthttp server with the
+// edge's settings whose handler only sets the edge's two redirect headers,
+// which shows what the HTTP server itself costs per redirect. Mode "edge"
+// runs `clickstream edge` and writes a CPU profile to
+// BENCH_HELPER_CPUPROFILE.
 func TestBenchHelper(t *testing.T) {
 	mode := os.Getenv(benchHelperMode)
 	if mode == "" {
@@ -1086,8 +1092,10 @@ func TestBenchHelper(t *testing.T) {
 	defer stop()
 
 	switch mode {
-	case "floor":
+	case floorNetHTTP.mode:
 		require.NoError(t, serveFloor(ctx, os.Getenv(benchHelperListen)))
+	case floorFastHTTP.mode:
+		require.NoError(t, serveFastFloor(ctx, os.Getenv(benchHelperListen)))
 	case "edge":
 		f, err := os.Create(os.Getenv(benchHelperProfile))
 		require.NoError(t, err)
@@ -1136,18 +1144,55 @@ func helperArgv(t *testing.T, prefix []string) []string {
 	return append(append([]string(nil), prefix...), self, "-test.run=^TestBenchHelper$")
 }
 
-// benchFloor measures the net/http floor server and stops it.
-func (s *faultStack) benchFloor(t *testing.T, pl serverPlacement, d time.Duration) serverRun {
+// floorServer is one of the floor servers of TestBenchHelper.
+type floorServer struct {
+	mode, name string
+}
+
+var (
+	floorNetHTTP  = floorServer{mode: "floor", name: "net/http floor"}
+	floorFastHTTP = floorServer{mode: "fastfloor", name: "fasthttp floor"}
+)
+
+// serveFastFloor serves on addr until ctx is done, with the fasthttp
+// settings of the edge that bear on a GET request and a handler that
+// responds with the edge's redirect headers.
+func serveFastFloor(ctx context.Context, addr string) error {
+	cfg := edge.DefaultConfig()
+	srv := &fasthttp.Server{
+		ReadBufferSize:        cfg.MaxHeaderBytes,
+		ReadTimeout:           min(cfg.ReadHeaderTimeout, cfg.ReadTimeout),
+		WriteTimeout:          cfg.WriteTimeout,
+		IdleTimeout:           cfg.IdleTimeout,
+		StreamRequestBody:     true,
+		MaxRequestBodySize:    1,
+		NoDefaultServerHeader: true,
+		NoDefaultContentType:  true,
+		Handler: func(ctx *fasthttp.RequestCtx) {
+			ctx.Response.Header.Set(fasthttp.HeaderLocation, redirectDestination)
+			ctx.Response.Header.Set(fasthttp.HeaderCacheControl, "no-store")
+			ctx.SetStatusCode(fasthttp.StatusFound)
+		},
+	}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Shutdown()
+	}()
+	return srv.ListenAndServe(addr)
+}
+
+// benchFloor measures a floor server and stops it.
+func (s *faultStack) benchFloor(t *testing.T, pl serverPlacement, d time.Duration, floor floorServer) serverRun {
 	t.Helper()
 	addr := freeAddr(t)
-	p := s.startCommand("floor", map[string]string{benchHelperMode: "floor", benchHelperListen: addr}, helperArgv(t, pl.server)...)
+	p := s.startCommand(floor.mode, map[string]string{benchHelperMode: floor.mode, benchHelperListen: addr}, helperArgv(t, pl.server)...)
 	url := "http://" + addr
-	waitUntil(t, 10*time.Second, "the net/http floor server to listen", func() bool {
-		require.True(t, p.running(), "the floor server exited:\n%s", p.tail(20))
+	waitUntil(t, 10*time.Second, "the "+floor.name+" server to listen", func() bool {
+		require.True(t, p.running(), "the %s server exited:\n%s", floor.name, p.tail(20))
 		status, err := noFollowGet(url + benchEdgePath)
 		return err == nil && status == http.StatusFound
 	})
-	run := measureServer(t, "net/http floor", pl, p.pid(), url, d)
+	run := measureServer(t, floor.name, pl, p.pid(), url, d)
 	p.signal(t, syscall.SIGTERM, 30*time.Second)
 	return run
 }
