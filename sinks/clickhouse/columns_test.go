@@ -1,10 +1,12 @@
 package clickhouse
 
 import (
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
 
+	chcolumn "github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -172,6 +174,56 @@ func BenchmarkBuildInteractionColumns(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestPresizeStringKeepsValues(t *testing.T) {
+	values := []string{"a", "", "Mozilla/5.0 (X11; Linux x86_64)", "é"}
+	col := &chcolumn.String{}
+
+	presizeString(col, values)
+	require.Equal(t, 0, col.Rows(), "rows after presizing")
+	_, err := col.Append(values)
+	require.NoError(t, err)
+
+	require.Equal(t, len(values), col.Rows())
+	for i, want := range values {
+		assert.Equal(t, want, col.Row(i, false), "row %d", i)
+	}
+}
+
+func TestPresizeStringSkipsOtherColumns(t *testing.T) {
+	filled := &chcolumn.String{}
+	require.NoError(t, filled.AppendRow("first"))
+	presizeString(filled, []string{"second"})
+	assert.Equal(t, 1, filled.Rows(), "a column that already has rows is left alone")
+	assert.Equal(t, "first", filled.Row(0, false))
+
+	ints := &chcolumn.Int64{}
+	presizeString(ints, []string{"x"})
+	assert.Equal(t, 0, ints.Rows())
+}
+
+// BenchmarkAppendStringColumn appends 5000 user agents to a new String
+// column of the driver, with and without presizeString.
+func BenchmarkAppendStringColumn(b *testing.B) {
+	values := make([]string, 5000)
+	for i := range values {
+		values[i] = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/" + strconv.Itoa(i)
+	}
+	for _, presize := range []bool{false, true} {
+		b.Run(fmt.Sprintf("presize=%v", presize), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				col := &chcolumn.String{}
+				if presize {
+					presizeString(col, values)
+				}
+				if _, err := col.Append(values); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
 
 func TestSplitAndJoinTime(t *testing.T) {

@@ -201,6 +201,9 @@ func (c *Client) sendColumns(ctx context.Context, t *tableSpec, split bool, cols
 	names := t.insertColumns(split)
 	types := batch.Columns()
 	for i, col := range cols {
+		if values, ok := col.([]string); ok {
+			presizeString(types[i], values)
+		}
 		if err := batch.Column(i).Append(adaptBools(col, string(types[i].Type()))); err != nil {
 			return fmt.Errorf("appending column %s: %w", names[i], err)
 		}
