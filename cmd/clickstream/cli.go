@@ -44,7 +44,13 @@ func commands() []command {
 var errUsage = errors.New("usage")
 
 func run(args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "clickstream: missing command")
+		fmt.Fprintln(os.Stderr)
+		usage(os.Stderr)
+		return 2
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(os.Stdout)
 		return 0
 	}

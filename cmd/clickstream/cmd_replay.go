@@ -22,9 +22,13 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	targets := fs.String("targets", "codeqr.link/79ys3WA,codeqr.link/sOvvXDT,expol.ink/rXUSTPx1tic3-qr,expol.ink/p/pHs20VCe8V",
 		"comma-separated domain/key short links; each log path always goes to the same one")
 	qr := fs.Float64("qr-fraction", 0, "share of log paths, 0 to 1, whose requests carry ?qr=1")
-	concurrency := fs.Int("concurrency", 16, "requests in flight")
+	concurrency := fs.Int("concurrency", 16, "requests in flight, at least 1")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *concurrency < 1 {
+		fmt.Fprintf(stderr, "invalid -concurrency %d: must be at least 1\n", *concurrency)
+		return errUsage
 	}
 
 	var list []replay.Target
@@ -37,7 +41,19 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	res, err := replayFile(ctx, *logPath, replay.Config{BaseURL: *edgeURL, Targets: list, QRFraction: *qr, Concurrency: *concurrency})
 	printReplay(stdout, *logPath, res)
-	return err
+	if err != nil {
+		return err
+	}
+	return replayFailure(res)
+}
+
+// replayFailure returns an error when requests were made and none of them
+// got a response, so that scripts notice an edge that is down.
+func replayFailure(res replay.Result) error {
+	if res.Errors > 0 && res.Sent == 0 {
+		return fmt.Errorf("none of the %d requests got a response: check that the edge is running", res.Errors)
+	}
+	return nil
 }
 
 func replayFile(ctx context.Context, path string, cfg replay.Config) (replay.Result, error) {
