@@ -73,23 +73,47 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("kafka.brokers[%d]: must be host:port, got %q", i, b)
 		}
 	}
+	for _, t := range []struct{ key, name string }{
+		{"kafka.topics.hits", c.Topics.Hits},
+		{"kafka.topics.dlq", c.Topics.DLQ},
+		{"kafka.topics.webhookEvents", c.Topics.WebhookEvents},
+		{"kafka.topics.webhooks", c.Topics.Webhooks},
+		{"kafka.topics.catalog", c.Topics.Catalog},
+	} {
+		if err := checkTopicName(t.name); err != nil {
+			return fmt.Errorf("%s: %w, got %q", t.key, err, t.name)
+		}
+	}
 	switch {
-	case c.Topics.Hits == "":
-		return errors.New("kafka.topics.hits: must not be empty")
-	case c.Topics.DLQ == "":
-		return errors.New("kafka.topics.dlq: must not be empty")
-	case c.Topics.WebhookEvents == "":
-		return errors.New("kafka.topics.webhookEvents: must not be empty")
-	case c.Topics.Webhooks == "":
-		return errors.New("kafka.topics.webhooks: must not be empty")
-	case c.Topics.Catalog == "":
-		return errors.New("kafka.topics.catalog: must not be empty")
 	case c.Partitions < 1 || c.Partitions > 10000:
 		return fmt.Errorf("kafka.partitions: must be 1 to 10000, got %d", c.Partitions)
 	case c.ReplicationFactor < 1:
 		return fmt.Errorf("kafka.replicationFactor: must be at least 1, got %d", c.ReplicationFactor)
 	case c.DialTimeout <= 0:
 		return fmt.Errorf("kafka.dialTimeout: must be positive, got %s", c.DialTimeout)
+	}
+	return nil
+}
+
+// maxTopicName leaves room for the suffixes of the dispatcher's retry
+// topics within Kafka's limit of 249 characters.
+const maxTopicName = 200
+
+// checkTopicName applies Kafka's rules for topic names: only ASCII
+// letters, digits, '.', '_' and '-', and neither "." nor "..".
+func checkTopicName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("must not be empty")
+	case len(name) > maxTopicName:
+		return fmt.Errorf("must be at most %d characters", maxTopicName)
+	case name == "." || name == "..":
+		return errors.New(`must not be "." or ".."`)
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return errors.New("must contain only ASCII letters, digits, '.', '_' and '-'")
+		}
 	}
 	return nil
 }
