@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -46,6 +47,14 @@ const (
 	MaxRefererLen   = 2048
 	MaxURLLen       = 4096
 	MaxIDLen        = 128
+)
+
+// The range of hit timestamps that every supported ClickHouse server can
+// store: DateTime on 18.16 is a count of seconds in a UInt32. A timestamp
+// outside it would be stored as another time without an error.
+var (
+	MinTimestamp = time.Unix(0, 0).UTC()
+	MaxTimestamp = time.Unix(1<<32-1, 999_999_999).UTC()
 )
 
 // RawHit is the record the edge writes to the hits topic, keyed by
@@ -111,6 +120,9 @@ func (h *RawHit) Validate() error {
 		return invalidField("clickId", "must be 16 base62 characters", h.ClickID)
 	case h.Timestamp.IsZero():
 		return invalidField("timestamp", "is missing", "")
+	case h.Timestamp.Before(MinTimestamp) || h.Timestamp.After(MaxTimestamp):
+		return invalidField("timestamp", "must be from 1970-01-01 to 2106-02-07",
+			h.Timestamp.UTC().Format(time.RFC3339Nano))
 	case h.Method == "" || len(h.Method) > 16:
 		return invalidField("method", "must be an HTTP method", h.Method)
 	case h.IP == "":

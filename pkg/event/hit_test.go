@@ -37,6 +37,8 @@ func TestDecodeHitErrorsNameTheField(t *testing.T) {
 		"bad ip":           {`"ip":"63.141.57.109"`, `"ip":"63.141.57"`, "ip must be an IPv4 or IPv6 address"},
 		"no url":           {`"url":"https://github.com/codeqr-io/codeqr"`, `"url":""`, "url must be"},
 		"wrong type":       {`"qr":false`, `"qr":"no"`, "decoding JSON"},
+		"before 1970":      {`"2024-08-30T10:16:12.124Z"`, `"1900-01-01T00:00:00.000Z"`, "timestamp must be from 1970-01-01 to 2106-02-07"},
+		"after 2106":       {`"2024-08-30T10:16:12.124Z"`, `"9999-12-31T23:59:59.999Z"`, `got "9999-12-31T23:59:59.999Z"`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -45,6 +47,15 @@ func TestDecodeHitErrorsNameTheField(t *testing.T) {
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
+}
+
+func TestDecodeHitTimestampRangeEdges(t *testing.T) {
+	for _, ts := range []string{"1970-01-01T00:00:00.000Z", "2106-02-07T06:28:15.999Z"} {
+		_, err := DecodeHit([]byte(strings.Replace(validHit, "2024-08-30T10:16:12.124Z", ts, 1)))
+		require.NoError(t, err, ts)
+	}
+	_, err := DecodeHit([]byte(strings.Replace(validHit, "2024-08-30T10:16:12.124Z", "2106-02-07T06:28:16.000Z", 1)))
+	require.ErrorIs(t, err, ErrInvalidHit)
 }
 
 func TestDecodeHitRejectsNonJSON(t *testing.T) {
