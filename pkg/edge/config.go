@@ -45,6 +45,10 @@ type Config struct {
 	// /v1/hits. A longer line is rejected, and the lines after it are still
 	// read. Default 64 KiB.
 	MaxLineBytes int `yaml:"maxLineBytes"`
+	// IngestTokens are the bearer tokens that POST /v1/hits accepts, each
+	// at least MinIngestTokenLen characters: one per edge that forwards
+	// hits. Default empty, which turns the endpoint off (403).
+	IngestTokens []string `yaml:"ingestTokens"`
 	// MaxIngestRequests is the number of POST /v1/hits requests handled at
 	// once; more get 503 with Retry-After. Default 4.
 	MaxIngestRequests int `yaml:"maxIngestRequests"`
@@ -164,7 +168,15 @@ func (c *Config) validateSpool() error {
 	return nil
 }
 
+// MinIngestTokenLen is the minimum length of a token in edge.ingestTokens.
+const MinIngestTokenLen = 16
+
 func (c *Config) validateLimits() error {
+	for i, t := range c.IngestTokens {
+		if len(t) < MinIngestTokenLen {
+			return fmt.Errorf("edge.ingestTokens[%d]: must be at least %d characters, got %d", i, MinIngestTokenLen, len(t))
+		}
+	}
 	switch {
 	case c.MaxBodyBytes < 1:
 		return fmt.Errorf("edge.maxBodyBytes: must be positive, got %d", c.MaxBodyBytes)

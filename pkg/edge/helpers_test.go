@@ -27,6 +27,13 @@ var (
 	future    = event.NewTime(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 )
 
+// testIngestToken is the bearer token of POST /v1/hits on test servers, and
+// ingestAuthLine its header line for raw requests.
+const (
+	testIngestToken = "ingest-token-for-tests"
+	ingestAuthLine  = "Authorization: Bearer " + testIngestToken + "\r\n"
+)
+
 func strPtr(s string) *string { return &s }
 
 // testCatalog has one resource of every kind the redirect handler treats
@@ -106,6 +113,7 @@ func newTestServer(tb testing.TB, edit func(*Config)) *testServer {
 
 	cfg := DefaultConfig()
 	cfg.Spool.Dir = tb.TempDir()
+	cfg.IngestTokens = []string{testIngestToken}
 	if edit != nil {
 		edit(&cfg)
 	}

@@ -3,12 +3,15 @@ package edge
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
@@ -38,7 +41,9 @@ type errorBody struct {
 }
 
 // serveIngest is the POST /v1/hits handler. It accepts NDJSON raw hits
-// that other edges made, one per line, each validated with event.DecodeHit.
+// that other edges made, one per line, from a client with a token of
+// edge.ingestTokens. Each hit is validated with event.DecodeHit and
+// checkIngested.
 // A hit must carry its clickId, since the edge that made it may have sent
 // it on already. Blank lines are skipped. The whole body is read before any
 // hit is published, so a body over MaxBodyBytes (413) or one cut by the read
@@ -46,6 +51,9 @@ type errorBody struct {
 // accepted, 503 when valid hits were dropped because the queue and spool
 // are full, and 400 otherwise.
 func (s *Server) serveIngest(ctx *fasthttp.RequestCtx) {
+	if !s.authorizeIngest(ctx) {
+		return
+	}
 	select {
 	case s.ingestSlots <- struct{}{}:
 		defer func() { <-s.ingestSlots }()
@@ -83,6 +91,28 @@ func (s *Server) serveIngest(ctx *fasthttp.RequestCtx) {
 	}
 	s.m.ingestRequests.WithLabelValues(strconv.Itoa(status)).Inc()
 	writeJSONFast(ctx, status, resp)
+}
+
+// authorizeIngest checks the bearer token of a POST /v1/hits request
+// before its body is read, and writes the error response when it fails.
+func (s *Server) authorizeIngest(ctx *fasthttp.RequestCtx) bool {
+	if len(s.ingestTokenHashes) == 0 {
+		s.writeIngestError(ctx, http.StatusForbidden, "POST /v1/hits is turned off on this edge: list the forwarding edges' tokens in edge.ingestTokens")
+		return false
+	}
+	token, ok := bytes.CutPrefix(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization), []byte("Bearer "))
+	if ok {
+		sum := sha256.Sum256(token)
+		for _, h := range s.ingestTokenHashes {
+			if subtle.ConstantTimeCompare(sum[:], h[:]) == 1 {
+				return true
+			}
+		}
+	}
+	s.log.Warn("rejected POST /v1/hits without a valid bearer token", zap.String("peer", ctx.RemoteIP().String()))
+	ctx.Response.Header.Set(fasthttp.HeaderWWWAuthenticate, "Bearer")
+	s.writeIngestError(ctx, http.StatusUnauthorized, "missing or invalid bearer token in the Authorization header")
+	return false
 }
 
 // requestBody returns the body of the request in ctx. The server streams
@@ -153,6 +183,9 @@ func (s *Server) readHits(body io.Reader) ([]ingestedHit, ingestResponse, error)
 		case len(bytes.TrimSpace(data)) == 0:
 		default:
 			h, derr := event.DecodeHit(data)
+			if derr == nil {
+				derr = s.checkIngested(&h)
+			}
 			if derr != nil {
 				resp.reject(line, derr.Error())
 			} else {
@@ -164,6 +197,30 @@ func (s *Server) readHits(body io.Reader) ([]ingestedHit, ingestResponse, error)
 			return hits, resp, nil
 		}
 	}
+}
+
+// maxIngestFutureSkew is how far in the future, by this edge's clock, the
+// timestamp of a forwarded hit may be: more than the clock skew of servers
+// that run NTP, far less than would distort the counters.
+const maxIngestFutureSkew = 10 * time.Minute
+
+// checkIngested checks a forwarded hit against this edge's catalog and
+// clock, so that a hit names a resource that exists, with its own type and
+// project, and is not dated in the future.
+func (s *Server) checkIngested(h *event.RawHit) error {
+	res, ok := s.cat.Get(h.Resource.ID)
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: resource.id %q is not in this edge's catalog", event.ErrInvalidHit, h.Resource.ID)
+	case res.Ref.Type != h.Resource.Type:
+		return fmt.Errorf("%w: resource.type %q does not match the catalog's %q", event.ErrInvalidHit, h.Resource.Type, res.Ref.Type)
+	case res.Ref.ProjectID != h.Resource.ProjectID:
+		return fmt.Errorf("%w: resource.projectId %q does not match the catalog's %q", event.ErrInvalidHit, h.Resource.ProjectID, res.Ref.ProjectID)
+	case h.Timestamp.After(s.now().Add(maxIngestFutureSkew)):
+		return fmt.Errorf("%w: timestamp %s is more than %s ahead of this edge's clock", event.ErrInvalidHit,
+			h.Timestamp.UTC().Format(event.TimeLayout), maxIngestFutureSkew)
+	}
+	return nil
 }
 
 // readLine returns the next line without its newline. A line longer than

@@ -36,8 +36,9 @@ func hitLine(tb testing.TB, h event.RawHit) string {
 }
 
 func postHits(ts *testServer, body string) (*httptest.ResponseRecorder, ingestResponse) {
+	header := http.Header{"Authorization": {"Bearer " + testIngestToken}}
 	rec := serveRequest(ts.handle, testRequest{method: http.MethodPost, target: "/v1/hits", host: "edge.internal",
-		body: strings.NewReader(body), bodySize: len(body)})
+		header: header, body: strings.NewReader(body), bodySize: len(body)})
 
 	var resp ingestResponse
 	_ = json.Unmarshal(rec.Body.Bytes(), &resp)
@@ -144,7 +145,7 @@ func TestIngestBodyTooLarge(t *testing.T) {
 	})
 	t.Run("chunked", func(t *testing.T) {
 		rec := serveRequest(ts.handle, testRequest{method: http.MethodPost, target: "/v1/hits", host: "edge.internal",
-			body: strings.NewReader(body), bodySize: -1})
+			header: http.Header{"Authorization": {"Bearer " + testIngestToken}}, body: strings.NewReader(body), bodySize: -1})
 		assert.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
 	})
 	assert.Empty(t, ts.pub.published(), "nothing of a rejected body is published")
@@ -173,4 +174,63 @@ func TestIngestConcurrencyLimit(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
 	assert.Equal(t, "1", rec.Header().Get("Retry-After"))
 	assert.Empty(t, ts.pub.published())
+}
+
+func TestIngestRequiresToken(t *testing.T) {
+	ts := newTestServer(t, nil)
+	body := hitLine(t, validHit("AAAAAAAAAAAAAAA1"))
+	cases := map[string]http.Header{
+		"no header":    nil,
+		"wrong token":  {"Authorization": {"Bearer not-the-ingest-token"}},
+		"basic scheme": {"Authorization": {"Basic " + testIngestToken}},
+	}
+	for name, header := range cases {
+		t.Run(name, func(t *testing.T) {
+			rec := serveRequest(ts.handle, testRequest{method: http.MethodPost, target: "/v1/hits", host: "edge.internal",
+				header: header, body: strings.NewReader(body), bodySize: len(body)})
+
+			assert.Equal(t, http.StatusUnauthorized, rec.Code)
+			assert.Equal(t, "Bearer", rec.Header().Get("WWW-Authenticate"))
+			assert.Contains(t, rec.Body.String(), "missing or invalid bearer token")
+		})
+	}
+	assert.Empty(t, ts.pub.published())
+}
+
+func TestIngestOffWithoutTokens(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.IngestTokens = nil })
+
+	rec, _ := postHits(ts, hitLine(t, validHit("AAAAAAAAAAAAAAA1")))
+
+	assert.Equal(t, http.StatusForbidden, rec.Code)
+	assert.Contains(t, rec.Body.String(), "edge.ingestTokens")
+	assert.Empty(t, ts.pub.published())
+}
+
+func TestIngestChecksCatalogAndClock(t *testing.T) {
+	ts := newTestServer(t, nil)
+	unknown := validHit("AAAAAAAAAAAAAAA1")
+	unknown.Resource.ID = "link_nowhere"
+	otherProject := validHit("AAAAAAAAAAAAAAA2")
+	otherProject.Resource.ProjectID = "proj_2"
+	wrongType := validHit("AAAAAAAAAAAAAAA3")
+	wrongType.Resource.Type = event.ResourcePage
+	future := validHit("AAAAAAAAAAAAAAA4")
+	future.Timestamp = event.NewTime(testNow.Add(time.Hour))
+	nearFuture := validHit("AAAAAAAAAAAAAAA5")
+	nearFuture.Timestamp = event.NewTime(testNow.Add(time.Minute))
+	body := strings.Join([]string{hitLine(t, unknown), hitLine(t, otherProject), hitLine(t, wrongType),
+		hitLine(t, future), hitLine(t, nearFuture)}, "\n")
+
+	rec, resp := postHits(ts, body)
+
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, 1, resp.Accepted)
+	require.Len(t, resp.Errors, 4)
+	assert.Contains(t, resp.Errors[0].Error, `resource.id "link_nowhere" is not in this edge's catalog`)
+	assert.Contains(t, resp.Errors[1].Error, `resource.projectId "proj_2" does not match the catalog's "proj_1"`)
+	assert.Contains(t, resp.Errors[2].Error, `resource.type "page" does not match the catalog's "link"`)
+	assert.Contains(t, resp.Errors[3].Error, "more than 10m0s ahead of this edge's clock")
+	require.Len(t, ts.pub.published(), 1)
+	assert.Equal(t, "AAAAAAAAAAAAAAA5", ts.pub.published()[0].ClickID)
 }

@@ -38,6 +38,7 @@ package edge
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -67,6 +68,8 @@ type Server struct {
 	// ingestSlots bounds concurrent POST /v1/hits requests, each of which
 	// may buffer up to MaxBodyBytes of decoded hits.
 	ingestSlots chan struct{}
+	// ingestTokenHashes are the SHA-256 sums of cfg.IngestTokens.
+	ingestTokenHashes [][sha256.Size]byte
 
 	// mux serves, through adapted, the requests that handle does not
 	// serve itself.
@@ -108,6 +111,9 @@ func New(cfg Config, cat *catalog.Catalog, pub Publisher, log *zap.Logger, metri
 		ingestSlots: make(chan struct{}, cfg.MaxIngestRequests),
 		conns:       map[net.Conn]struct{}{},
 		now:         time.Now,
+	}
+	for _, t := range cfg.IngestTokens {
+		s.ingestTokenHashes = append(s.ingestTokenHashes, sha256.Sum256([]byte(t)))
 	}
 	if err := register(metrics, s.m.collectors()...); err != nil {
 		return nil, err
