@@ -23,21 +23,22 @@ func counted(e *event.Enriched) bool {
 }
 
 // deliveries advances the counters of the batch's resources and builds one
-// delivery per matching webhook and counted interaction. Counters missing
+// delivery per matching webhook and counted interaction. Rows marked in
+// resent were counted when their first copy was processed. Counters missing
 // from the cache are restored from the store before the batch is inserted,
 // so the stored totals do not include this batch yet.
 //
 // NOTE: when a batch is processed again after a crash between its insert
 // and its commit, the restored totals already include it and the payload
 // counters of that batch come out higher by its own interactions.
-func (p *partition) deliveries(ctx context.Context, rows []event.Enriched) ([]event.Delivery, error) {
+func (p *partition) deliveries(ctx context.Context, rows []event.Enriched, resent []bool) ([]event.Delivery, error) {
 	matches := make([][]subscription.Webhook, len(rows))
 	var restore []string
 	seen := map[string]bool{}
 
 	for i := range rows {
 		e := &rows[i]
-		if !counted(e) {
+		if !counted(e) || resent[i] {
 			continue
 		}
 		eventType, _ := event.EventTypeFor(e.Resource.Type)
@@ -59,7 +60,7 @@ func (p *partition) deliveries(ctx context.Context, rows []event.Enriched) ([]ev
 	now := event.NewTime(p.w.deps.Now())
 	for i := range rows {
 		e := &rows[i]
-		if !counted(e) {
+		if !counted(e) || resent[i] {
 			continue
 		}
 		c, ok := p.counters.get(e.Resource.ID)

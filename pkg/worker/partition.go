@@ -24,7 +24,7 @@ type partition struct {
 	offset int64
 	log    *zap.Logger
 
-	visitors *lru[visitorKey, time.Time]
+	visitors *lru[visitorKey, lastVisit]
 	counters *lru[string, *counter]
 }
 
@@ -36,7 +36,7 @@ func newPartition(w *Worker, gen *kafkago.Generation, a kafkago.PartitionAssignm
 		id:       a.ID,
 		offset:   a.Offset,
 		log:      w.log.With(zap.Int("partition", a.ID)),
-		visitors: newLRU[visitorKey, time.Time](w.cfg.DedupCacheSize),
+		visitors: newLRU[visitorKey, lastVisit](w.cfg.DedupCacheSize),
 		counters: newLRU[string, *counter](w.cfg.CounterCacheSize),
 	}
 }

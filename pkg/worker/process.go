@@ -29,10 +29,10 @@ const (
 // yields the same rows and event ids.
 func (p *partition) process(ctx context.Context, msgs []kafkago.Message) error {
 	started := time.Now()
-	rows, offsets, dead := p.decode(msgs)
+	rows, resent, offsets, dead := p.decode(msgs)
 	dropRecordBytes(msgs)
 
-	deliveries, err := p.deliveries(ctx, rows)
+	deliveries, err := p.deliveries(ctx, rows, resent)
 	if err != nil {
 		return err
 	}
@@ -84,11 +84,12 @@ func dropRecordBytes(msgs []kafkago.Message) {
 }
 
 // decode turns messages into enriched rows, with the offset of each, and
-// dead letters.
-func (p *partition) decode(msgs []kafkago.Message) ([]event.Enriched, []int64, []DeadLetter) {
-	rows := make([]event.Enriched, len(msgs))
-	offsets := make([]int64, 0, len(msgs))
-	var dead []DeadLetter
+// dead letters. resent marks the rows that are another copy of a click
+// this partition has counted already.
+func (p *partition) decode(msgs []kafkago.Message) (rows []event.Enriched, resent []bool, offsets []int64, dead []DeadLetter) {
+	rows = make([]event.Enriched, len(msgs))
+	resent = make([]bool, len(msgs))
+	offsets = make([]int64, 0, len(msgs))
 	now := p.w.deps.Now()
 
 	// hit is declared once, because passing its address to the Enricher
@@ -112,12 +113,17 @@ func (p *partition) decode(msgs []kafkago.Message) ([]event.Enriched, []int64, [
 			continue
 		}
 		if !e.Bot {
-			e.Duplicate = p.repeat(&hit, e.Timestamp.Time)
+			switch p.repeat(&hit, e.Timestamp.Time) {
+			case visitRepeat:
+				e.Duplicate = true
+			case visitResent:
+				resent[n] = true
+			}
 		}
 		offsets = append(offsets, m.Offset)
 		n++
 	}
-	return rows[:n], offsets, dead
+	return rows[:n], resent[:n], offsets, dead
 }
 
 // enrich runs the enricher into out and turns a panic into an error, so
@@ -133,6 +139,28 @@ func (p *partition) enrich(hit *event.RawHit, out *event.Enriched) (err error) {
 	*out = p.w.deps.Enricher.Enrich(hit)
 	return nil
 }
+
+// lastVisit is the latest counted interaction of a visitor on a resource.
+type lastVisit struct {
+	at      time.Time
+	clickID string
+}
+
+// The verdicts of repeat.
+type visitKind int
+
+const (
+	// visitNew counts: the visitor was not seen within the window.
+	visitNew visitKind = iota
+	// visitRepeat is another interaction of a visitor seen within the
+	// window. It is stored marked duplicate and counts nothing.
+	visitRepeat
+	// visitResent is another copy of the counted interaction itself, with
+	// its click id, such as an edge sends when it repeats a produce request
+	// that failed in part. It is stored as the first copy was, so the two
+	// rows are equal and ClickHouse keeps either, and counts nothing again.
+	visitResent
+)
 
 type visitorKey struct {
 	resource string
@@ -173,23 +201,24 @@ func (p *partition) restoreVisitors(ctx context.Context) error {
 	// Oldest first, so that the most recent visitors stay in the cache.
 	for i := len(visitors) - 1; i >= 0; i-- {
 		v := visitors[i]
-		p.visitors.put(newVisitorKey(v.ResourceID, v.IP, v.UA), v.Last)
+		p.visitors.put(newVisitorKey(v.ResourceID, v.IP, v.UA), lastVisit{at: v.Last, clickID: v.ClickID})
 	}
 	p.log.Info("duplicate window restored", zap.Int("visitors", len(visitors)))
 	return nil
 }
 
 // repeat reports whether the same visitor (IP and user agent) had a counted
-// interaction on the same resource within DedupWindow before ts. It reads
+// interaction on the same resource within DedupWindow before ts, and
+// whether the hit is that very interaction sent again. It reads
 // the raw hit because privacy settings may have truncated or dropped the
 // stored IP.
 //
 // The window lives in memory per partition; restoreVisitors rebuilds it
 // from ClickHouse when a worker takes the partition over.
-func (p *partition) repeat(hit *event.RawHit, ts time.Time) bool {
+func (p *partition) repeat(hit *event.RawHit, ts time.Time) visitKind {
 	window := p.w.cfg.DedupWindow
 	if window == 0 {
-		return false
+		return visitNew
 	}
 
 	key := newVisitorKey(hit.Resource.ID, hit.IP, hit.UA)
@@ -199,13 +228,16 @@ func (p *partition) repeat(hit *event.RawHit, ts time.Time) bool {
 	// so the distance is taken either way. The earlier-processed hit
 	// counts, which depends only on offsets and so repeats on reprocessing.
 	last, ok := p.visitors.get(key)
-	if ok && absDuration(ts.Sub(last)) < window {
-		return true
+	switch {
+	case ok && last.clickID == hit.ClickID:
+		return visitResent
+	case ok && absDuration(ts.Sub(last.at)) < window:
+		return visitRepeat
 	}
-	if !ok || ts.After(last) {
-		p.visitors.put(key, ts)
+	if !ok || ts.After(last.at) {
+		p.visitors.put(key, lastVisit{at: ts, clickID: hit.ClickID})
 	}
-	return false
+	return visitNew
 }
 
 func absDuration(d time.Duration) time.Duration {

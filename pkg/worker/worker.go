@@ -61,6 +61,8 @@ type Visitor struct {
 	IP         string
 	UA         string
 	Last       time.Time
+	// ClickID is the click id of the interaction at Last.
+	ClickID string
 }
 
 // Store is the sink of interactions and dead letters.

@@ -67,7 +67,7 @@ func (s *memStore) RecentVisitors(_ context.Context, partition int, before int64
 		if !ok || at.partition != partition || at.offset >= before || r.Timestamp.Before(since) || !counted(&r) {
 			continue
 		}
-		out = append(out, Visitor{ResourceID: r.Resource.ID, IP: r.Interaction.IP, UA: r.UA, Last: r.Timestamp.Time})
+		out = append(out, Visitor{ResourceID: r.Resource.ID, IP: r.Interaction.IP, UA: r.UA, Last: r.Timestamp.Time, ClickID: r.ClickID})
 	}
 	if len(out) > limit {
 		out = out[:limit]
@@ -383,16 +383,68 @@ func TestWorkerRestartKeepsDuplicateWindow(t *testing.T) {
 	require.True(t, f.store.rows[repeat.ClickID].Duplicate, "the restarted worker restores the window from the store")
 }
 
+func TestWorkerResentClickCountsOnce(t *testing.T) {
+	kcfg := kafkatest.Embedded(t, 1, testTopics)
+	f := newFixture(t, kcfg)
+	now := time.Now()
+
+	// An edge that repeats a produce request sends the same record twice,
+	// in one batch or in a later one.
+	first := mustJSON(t, testHit(f.link, "Mozilla/5.0 once", "203.0.113.7", now))
+	other := testHit(f.link, "Mozilla/5.0 other", "203.0.113.8", now.Add(time.Second))
+	produce(t, kcfg, first, first, mustJSON(t, other))
+	stop := f.start(t)
+	defer stop()
+	waitFor(t, "the first batch", func() bool { return f.store.count() == 2 })
+
+	sentinel := testHit(f.link, "Mozilla/5.0 last", "203.0.113.9", now.Add(2*time.Second))
+	produce(t, kcfg, first, mustJSON(t, sentinel))
+	waitFor(t, "the second batch", func() bool { return f.store.count() == 3 })
+
+	var h event.RawHit
+	require.NoError(t, json.Unmarshal(first, &h))
+	f.store.mu.Lock()
+	require.False(t, f.store.rows[h.ClickID].Duplicate, "a copy of a counted click is stored as the click was")
+	f.store.mu.Unlock()
+
+	events := kafkatest.ReadAll(t, kcfg, kcfg.Topics.WebhookEvents, 3, 10*time.Second)
+	clicks := map[string]int64{}
+	for _, m := range events {
+		var d event.Delivery
+		require.NoError(t, json.Unmarshal(m.Value, &d))
+		var env event.Envelope
+		require.NoError(t, json.Unmarshal(d.Payload, &env))
+		clicks[d.ClickID] = env.Data.Link.Clicks
+	}
+	require.Len(t, events, 3, "one delivery per click, none for its copies")
+	require.Equal(t, int64(2), clicks[other.ClickID])
+	require.Equal(t, int64(3), clicks[sentinel.ClickID])
+}
+
+func TestRepeatTellsResentFromRepeat(t *testing.T) {
+	w := &Worker{cfg: DefaultConfig(), deps: Deps{Now: time.Now}}
+	p := &partition{w: w, visitors: newLRU[visitorKey, lastVisit](10)}
+	ref := event.ResourceRef{Type: event.ResourceLink, ID: "l1", ProjectID: "p"}
+	now := time.Now()
+	click := testHit(ref, "ua", "203.0.113.1", now)
+	again := testHit(ref, "ua", "203.0.113.1", now.Add(time.Minute))
+
+	require.Equal(t, visitNew, p.repeat(&click, click.Timestamp.Time))
+	require.Equal(t, visitResent, p.repeat(&click, click.Timestamp.Time))
+	require.Equal(t, visitRepeat, p.repeat(&again, again.Timestamp.Time))
+	require.Equal(t, visitResent, p.repeat(&click, click.Timestamp.Time), "a repeat does not replace the counted click")
+}
+
 func TestRepeatIgnoresTimestampOrder(t *testing.T) {
 	w := &Worker{cfg: DefaultConfig(), deps: Deps{Now: time.Now}}
-	p := &partition{w: w, visitors: newLRU[visitorKey, time.Time](10)}
+	p := &partition{w: w, visitors: newLRU[visitorKey, lastVisit](10)}
 	ref := event.ResourceRef{Type: event.ResourceLink, ID: "l1", ProjectID: "p"}
 	now := time.Now()
 	later := testHit(ref, "ua", "203.0.113.1", now)
 	earlier := testHit(ref, "ua", "203.0.113.1", now.Add(-time.Second))
 	farLater := testHit(ref, "ua", "203.0.113.1", now.Add(2*time.Hour))
 
-	require.False(t, p.repeat(&later, later.Timestamp.Time))
-	require.True(t, p.repeat(&earlier, earlier.Timestamp.Time), "a hit stamped earlier but processed later is still a repeat")
-	require.False(t, p.repeat(&farLater, farLater.Timestamp.Time))
+	require.Equal(t, visitNew, p.repeat(&later, later.Timestamp.Time))
+	require.Equal(t, visitRepeat, p.repeat(&earlier, earlier.Timestamp.Time), "a hit stamped earlier but processed later is still a repeat")
+	require.Equal(t, visitNew, p.repeat(&farLater, farLater.Timestamp.Time))
 }

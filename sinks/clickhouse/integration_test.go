@@ -593,6 +593,7 @@ func TestRecentVisitors(t *testing.T) {
 	assert.Equal(t, "203.0.113.1", visitors[0].IP)
 	assert.Equal(t, "link_a", visitors[0].ResourceID)
 	assert.Equal(t, now.Add(-5*time.Minute).Unix(), visitors[0].Last.Unix())
+	assert.Equal(t, "click00000000002", visitors[0].ClickID, "the click id of the latest interaction")
 
 	other, err := c.RecentVisitors(ctx, 2, 1000, now.Add(-time.Hour), 10)
 	require.NoError(t, err)

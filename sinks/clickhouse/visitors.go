@@ -13,6 +13,8 @@ type Visitor struct {
 	IP         string
 	UA         string
 	Last       time.Time
+	// ClickID is the click id of the interaction at Last.
+	ClickID string
 }
 
 // RecentVisitors returns the visitors whose counted interactions were stored
@@ -23,10 +25,11 @@ type Visitor struct {
 // are left out. Rows without an offset (-1) are left out too.
 func (c *Client) RecentVisitors(ctx context.Context, partition int, before int64, since time.Time, limit int) ([]Visitor, error) {
 	split := c.isSplitTime(TableInteractions)
-	query := fmt.Sprintf("SELECT resource_id, ip, ua, max(%s) AS last FROM %s "+
-		"WHERE kafka_partition = ? AND kafka_offset >= 0 AND kafka_offset < ? AND timestamp >= toDateTime(?) AND %s "+
-		"GROUP BY resource_id, ip, ua ORDER BY last DESC LIMIT %d",
-		millisExpr("timestamp", split), c.table(TableInteractions), countedFilter, limit)
+	millis := millisExpr("timestamp", split)
+	query := fmt.Sprintf("SELECT resource_id, ip, ua, max(%[1]s) AS last, argMax(click_id, %[1]s) FROM %[2]s "+
+		"WHERE kafka_partition = ? AND kafka_offset >= 0 AND kafka_offset < ? AND timestamp >= toDateTime(?) AND %[3]s "+
+		"GROUP BY resource_id, ip, ua ORDER BY last DESC LIMIT %[4]d",
+		millis, c.table(TableInteractions), countedFilter, limit)
 
 	rows, err := c.conn.Query(ctx, query, int32(partition), before, since.Unix())
 	if err != nil {
@@ -38,7 +41,7 @@ func (c *Client) RecentVisitors(ctx context.Context, partition int, before int64
 	for rows.Next() {
 		var v Visitor
 		var millis int64
-		if err := rows.Scan(&v.ResourceID, &v.IP, &v.UA, &millis); err != nil {
+		if err := rows.Scan(&v.ResourceID, &v.IP, &v.UA, &millis, &v.ClickID); err != nil {
 			return nil, fmt.Errorf("reading recent visitors of partition %d: %w", partition, err)
 		}
 		v.Last = time.UnixMilli(millis).UTC()
