@@ -313,28 +313,36 @@ func TestPipelineMalformedHitGoesToDLQ(t *testing.T) {
 	validJSON, err := json.Marshal(valid)
 	require.NoError(t, err)
 	garbage := []byte("{not json")
+	// Near the broker's default limit of 1 MB, so that the record and the
+	// dead-letter headers together would not fit.
+	huge := []byte(`{"ua":"` + strings.Repeat("a", 1_040_000) + `"}`)
 
 	w := kafka.NewWriter(k, k.Topics.Hits, kafka.WriterOptions{}, rt.log)
 	defer w.Close()
 	require.NoError(t, w.WriteMessages(context.Background(),
 		kafkago.Message{Key: []byte(unscopedLinkID), Value: garbage},
+		kafkago.Message{Key: []byte(unscopedLinkID), Value: huge},
 		kafkago.Message{Key: []byte(unscopedLinkID), Value: validJSON}))
 
 	waitUntil(t, 60*time.Second, "the valid hit after the malformed one", func() bool {
 		return p.count(t, "SELECT count() FROM {db}.interactions WHERE click_id = ?", valid.ClickID) == 1
 	})
 
-	dead := kafkatest.ReadAll(t, k, k.Topics.DLQ, 1, 30*time.Second)
-	require.Len(t, dead, 1)
-	require.Equal(t, garbage, dead[0].Value, "the dead letter carries the raw bytes")
-	var reason string
-	for _, h := range dead[0].Headers {
-		if h.Key == worker.HeaderDLQReason {
-			reason = string(h.Value)
+	dead := kafkatest.ReadAll(t, k, k.Topics.DLQ, 2, 30*time.Second)
+	require.Len(t, dead, 2)
+	reasonOf := func(m kafkago.Message) string {
+		for _, h := range m.Headers {
+			if h.Key == worker.HeaderDLQReason {
+				return string(h.Value)
+			}
 		}
+		return ""
 	}
-	require.Contains(t, reason, "decoding JSON")
-	require.Equal(t, uint64(1), p.count(t, "SELECT count() FROM {db}.dead_letters"))
+	require.Equal(t, garbage, dead[0].Value, "the dead letter carries the raw bytes")
+	require.Contains(t, reasonOf(dead[0]), "decoding JSON")
+	require.Equal(t, huge[:worker.MaxDeadLetterBytes], dead[1].Value, "a huge record is cut")
+	require.Contains(t, reasonOf(dead[1]), fmt.Sprintf("(record of %d bytes, the first %d kept)", len(huge), worker.MaxDeadLetterBytes))
+	require.Equal(t, uint64(2), p.count(t, "SELECT count() FROM {db}.dead_letters"))
 }
 
 func TestPipelineWorkerRestartLosesNothing(t *testing.T) {

@@ -101,7 +101,7 @@ func (p *partition) decode(msgs []kafkago.Message) (rows []event.Enriched, resen
 		var err error
 		hit, err = event.DecodeHit(m.Value)
 		if err != nil {
-			dead = append(dead, DeadLetter{Time: now, Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Reason: err.Error(), Raw: m.Value})
+			dead = append(dead, newDeadLetter(now, m, err))
 			continue
 		}
 
@@ -109,7 +109,7 @@ func (p *partition) decode(msgs []kafkago.Message) (rows []event.Enriched, resen
 		// bytes and copying each row into the slice showed in profiles.
 		e := &rows[n]
 		if err := p.enrich(&hit, e); err != nil {
-			dead = append(dead, DeadLetter{Time: now, Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Reason: err.Error(), Raw: m.Value})
+			dead = append(dead, newDeadLetter(now, m, err))
 			continue
 		}
 		if !e.Bot {
@@ -124,6 +124,23 @@ func (p *partition) decode(msgs []kafkago.Message) (rows []event.Enriched, resen
 		n++
 	}
 	return rows[:n], resent[:n], offsets, dead
+}
+
+// MaxDeadLetterBytes is the size above which a record is cut in its dead
+// letter. A record near the broker's default limit of 1 MB would not fit in
+// the dead-letter topic with its headers, and producing it would be retried
+// forever while its partition waits.
+const MaxDeadLetterBytes = 512 << 10
+
+// newDeadLetter returns the dead letter of record m, rejected with err.
+// A value over MaxDeadLetterBytes is cut, and the reason says so.
+func newDeadLetter(now time.Time, m *kafkago.Message, err error) DeadLetter {
+	d := DeadLetter{Time: now, Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Reason: err.Error(), Raw: m.Value}
+	if len(d.Raw) > MaxDeadLetterBytes {
+		d.Reason += fmt.Sprintf(" (record of %d bytes, the first %d kept)", len(d.Raw), MaxDeadLetterBytes)
+		d.Raw = d.Raw[:MaxDeadLetterBytes]
+	}
+	return d
 }
 
 // enrich runs the enricher into out and turns a panic into an error, so
