@@ -34,10 +34,19 @@ func (s Source) String() string {
 	return fmt.Sprintf("topic %s partition %d offsets %d-%d", s.Topic, s.Partition, s.FirstOffset, s.LastOffset)
 }
 
-// token is the insert_deduplication_token of the batch. Replaying the same
-// range yields the same token, so the server drops the repeat.
-func (s Source) token() string {
-	return fmt.Sprintf("%s/%d/%d-%d", s.Topic, s.Partition, s.FirstOffset, s.LastOffset)
+// token is the insert_deduplication_token of the rows built from the
+// range. Replaying the range yields the same rows and so the same token,
+// and the server drops the repeat. The digest of the rows' click ids tells
+// apart the same offsets of a topic that was deleted and created again, or
+// of the embedded broker of `clickstream dev`, which starts at offset 0 on
+// every run: without it, their rows would be dropped as repeats.
+func (s Source) token(rows []event.Enriched) string {
+	h := sha256.New()
+	for i := range rows {
+		h.Write([]byte(rows[i].ClickID))
+		h.Write([]byte{0})
+	}
+	return fmt.Sprintf("%s/%d/%d-%d/%x", s.Topic, s.Partition, s.FirstOffset, s.LastOffset, h.Sum(nil)[:16])
 }
 
 // validate checks that s can describe n rows.
@@ -151,7 +160,7 @@ func (c *Client) InsertInteractions(ctx context.Context, rows []event.Enriched, 
 	}
 
 	if c.dedupTokens() {
-		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(dedupSettings(TableInteractions+"/"+src.token())))
+		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(dedupSettings(TableInteractions+"/"+src.token(rows))))
 	}
 	started := time.Now()
 	split := c.isSplitTime(interactionsSpec.name)
@@ -267,16 +276,20 @@ func (c *Client) InsertDeadLetters(ctx context.Context, letters []DeadLetter) er
 	return nil
 }
 
-// deadLetterToken hashes the record coordinates of letters. Their times
-// differ when a batch is replayed, so the coordinates are the identity.
+// deadLetterToken hashes the record coordinates and bytes of letters.
+// Their times differ when a batch is replayed, so the coordinates are the
+// identity, and the bytes tell apart the same offsets of a topic created
+// again.
 func deadLetterToken(letters []DeadLetter) string {
 	h := sha256.New()
-	var buf [12]byte
+	var buf [20]byte
 	for _, d := range letters {
 		h.Write([]byte(d.Topic))
 		binary.BigEndian.PutUint32(buf[:4], uint32(d.Partition))
-		binary.BigEndian.PutUint64(buf[4:], uint64(d.Offset))
+		binary.BigEndian.PutUint64(buf[4:12], uint64(d.Offset))
+		binary.BigEndian.PutUint64(buf[12:], uint64(len(d.Raw)))
 		h.Write(buf[:])
+		h.Write(d.Raw)
 	}
 	return TableDeadLetters + "/" + hex.EncodeToString(h.Sum(nil))
 }

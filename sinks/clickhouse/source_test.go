@@ -1,10 +1,13 @@
 package clickhouse
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/clickstream/clickstream/pkg/event"
 )
 
 func TestSourceValidate(t *testing.T) {
@@ -49,19 +52,32 @@ func TestSourceOffset(t *testing.T) {
 }
 
 func TestSourceTokenAndString(t *testing.T) {
-	src := Source{Topic: "hits", Partition: 3, FirstOffset: 100, LastOffset: 199}
+	src := Source{Topic: "hits", Partition: 3, FirstOffset: 100, LastOffset: 101}
+	rows := func(ids ...string) []event.Enriched {
+		out := make([]event.Enriched, len(ids))
+		for i, id := range ids {
+			out[i].ClickID = id
+		}
+		return out
+	}
+	first := rows("click00000000001", "click00000000002")
 
-	assert.Equal(t, "hits/3/100-199", src.token())
-	assert.Equal(t, "topic hits partition 3 offsets 100-199", src.String())
+	assert.True(t, strings.HasPrefix(src.token(first), "hits/3/100-101/"))
+	assert.Equal(t, src.token(first), src.token(rows("click00000000001", "click00000000002")), "a replay of the range")
+	assert.NotEqual(t, src.token(first), src.token(rows("click00000000003", "click00000000004")),
+		"the same offsets of a topic created again")
+	assert.Equal(t, "topic hits partition 3 offsets 100-101", src.String())
 }
 
 func TestDeadLetterToken(t *testing.T) {
 	a := []DeadLetter{{Topic: "hits", Partition: 1, Offset: 5, Reason: "x"}}
 	sameRecord := []DeadLetter{{Topic: "hits", Partition: 1, Offset: 5, Reason: "other reason"}}
 	otherOffset := []DeadLetter{{Topic: "hits", Partition: 1, Offset: 6}}
+	otherBytes := []DeadLetter{{Topic: "hits", Partition: 1, Offset: 5, Raw: []byte("{")}}
 
 	assert.Equal(t, deadLetterToken(a), deadLetterToken(sameRecord))
 	assert.NotEqual(t, deadLetterToken(a), deadLetterToken(otherOffset))
+	assert.NotEqual(t, deadLetterToken(a), deadLetterToken(otherBytes), "the same offset of a topic created again")
 }
 
 func TestDescribeLetters(t *testing.T) {
