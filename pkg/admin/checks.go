@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/clickstream/clickstream/pkg/catalog"
@@ -62,7 +63,8 @@ func (s *Server) checkScopes(projectID string, scopes []scopeList) *apiError {
 	return nil
 }
 
-// checkURLHost rejects a webhook URL whose host is an IP address that the
+// checkURLHost rejects a webhook URL with a port outside 1 to 65535, or
+// whose host is an IP address that the
 // dispatcher would not connect to, or a number that resolvers may read as
 // an IPv4 address in a non-standard form (2130706433, 0x7f.1). Host names
 // are left to the dispatcher, which checks the resolved address when it
@@ -71,6 +73,11 @@ func (s *Server) checkURLHost(rawURL string) *apiError {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return badRequest("url", "port must be 1 to 65535, got %q", port)
+		}
 	}
 	host := u.Hostname()
 	addr, err := netip.ParseAddr(host)

@@ -116,6 +116,25 @@ func TestCreateRejectsDeniedHosts(t *testing.T) {
 	}
 }
 
+func TestCreateRejectsPortOutOfRange(t *testing.T) {
+	env := newTestEnv(t, nil)
+	for _, port := range []string{"0", "65536", "99999"} {
+		t.Run(port, func(t *testing.T) {
+			b := validCreate()
+			b["url"] = "https://hooks.example:" + port + "/in"
+			status, body := env.call(t, http.MethodPost, "/v1/webhooks", b)
+			require.Equal(t, http.StatusBadRequest, status, "%v", body)
+			field, msg := errorField(t, body)
+			require.Equal(t, "url", field)
+			require.Contains(t, msg, "port must be 1 to 65535")
+		})
+	}
+
+	b := validCreate()
+	b["url"] = "https://hooks.example:65535/in"
+	env.create(t, b)
+}
+
 func TestAllowCIDRsPermitLoopbackHosts(t *testing.T) {
 	env := newTestEnv(t, func(_ *Config, d *Deps) { d.AllowCIDRs = []string{"127.0.0.0/8", "::1"} })
 	for _, url := range []string{"http://127.0.0.1:8090/in", "http://[::1]:8090/in"} {
