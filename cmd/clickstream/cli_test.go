@@ -43,3 +43,11 @@ func TestReplayFailsWithoutEdge(t *testing.T) {
 	assert.Contains(t, err.Error(), "none of the 2 requests got a response")
 	assert.Contains(t, stdout.String(), "requests without a response: 2")
 }
+
+func TestSummaryRejectsTopOutOfRange(t *testing.T) {
+	var stderr bytes.Buffer
+	err := runSummary(context.Background(), []string{"-top", "0"}, &bytes.Buffer{}, &stderr)
+
+	require.ErrorIs(t, err, errUsage)
+	assert.Contains(t, stderr.String(), "invalid -top 0: must be 1 to")
+}

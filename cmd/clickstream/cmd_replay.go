@@ -40,6 +40,10 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		list = append(list, t)
 	}
 	res, err := replayFile(ctx, *logPath, replay.Config{BaseURL: *edgeURL, Targets: list, QRFraction: *qr, Concurrency: *concurrency})
+	if err != nil && res.Lines == 0 {
+		// A bad setting or a log that cannot be opened: nothing to report.
+		return err
+	}
 	printReplay(stdout, *logPath, res)
 	if err != nil {
 		return err

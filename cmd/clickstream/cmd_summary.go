@@ -17,6 +17,10 @@ func runSummary(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if *top < 1 || *top > clickhouse.MaxTopN {
+		fmt.Fprintf(stderr, "invalid -top %d: must be 1 to %d\n", *top, clickhouse.MaxTopN)
+		return errUsage
+	}
 	rt, err := setup(*cfgPath)
 	if err != nil {
 		return err
@@ -30,6 +34,9 @@ func runSummary(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer ch.Close()
 
 	s, err := ch.Summary(ctx, *top)
+	if clickhouse.IsUnknownDatabase(err) {
+		return fmt.Errorf("database %s does not exist: run `clickstream migrate` first: %w", rt.cfg.ClickHouse.Database, err)
+	}
 	if err != nil {
 		return err
 	}

@@ -81,3 +81,13 @@ func IsRetryable(err error) bool {
 	var netErr net.Error
 	return errors.As(err, &netErr)
 }
+
+// codeUnknownDatabase is UNKNOWN_DATABASE in ClickHouse's ErrorCodes.cpp.
+const codeUnknownDatabase = 81
+
+// IsUnknownDatabase reports whether err is the server's answer to a query
+// on a database that does not exist, such as before the first migrate.
+func IsUnknownDatabase(err error) bool {
+	var ex *clickhouse.Exception
+	return errors.As(err, &ex) && ex.Code == codeUnknownDatabase
+}

@@ -599,3 +599,13 @@ func TestRecentVisitors(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, other)
 }
+
+func TestSummaryOfMissingDatabase(t *testing.T) {
+	c := openTestClient(t, "clickstream_test_"+randomSuffix(t))
+
+	_, err := c.Summary(context.Background(), 5)
+
+	require.Error(t, err)
+	assert.True(t, IsUnknownDatabase(err), "error %v", err)
+	assert.False(t, IsUnknownDatabase(fmt.Errorf("other: %w", ErrInvalidBatch)))
+}
