@@ -85,7 +85,7 @@ func IsRetryable(err error) bool {
 // codeUnknownDatabase is UNKNOWN_DATABASE in ClickHouse's ErrorCodes.cpp.
 const codeUnknownDatabase = 81
 
-// IsUnknownDatabase reports whether err is the server's answer to a query
+// IsUnknownDatabase reports whether err is the server's error for a query
 // on a database that does not exist, such as before the first migrate.
 func IsUnknownDatabase(err error) bool {
 	var ex *clickhouse.Exception
