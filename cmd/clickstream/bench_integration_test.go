@@ -944,6 +944,10 @@ func (s *faultStack) benchEdge(t *testing.T, pl serverPlacement, d time.Duration
 	name, binary := "edge, Kafka publisher", clickstreamBinary(t)
 	if baseline != "" {
 		name, binary = "baseline edge, Kafka publisher", baseline
+	} else {
+		// Builds before edge.serveMetrics served /metrics on the edge's
+		// listener and reject the variable.
+		extra["CLICKSTREAM_EDGE_SERVEMETRICS"] = "true"
 	}
 	argv := append(append([]string(nil), pl.server...), binary, "edge", "-config=")
 	if dir := os.Getenv("CLICKSTREAM_BENCH_CPUPROFILE_DIR"); dir != "" && baseline == "" {

@@ -104,7 +104,11 @@ func runEdge(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer closePublisher(rt.log, pub.Close)
-	return srv.Run(ctx)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return rt.serveMetrics(gctx) })
+	g.Go(func() error { return srv.Run(gctx) })
+	return g.Wait()
 }
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -47,9 +47,9 @@ type LogConfig struct {
 
 // MetricsConfig is the `metrics` section.
 type MetricsConfig struct {
-	// Listen is the address of the /metrics endpoint of the worker and
-	// the dispatcher; the edge serves /metrics on its own port. Empty
-	// turns it off. Default "127.0.0.1:9464".
+	// Listen is the address of the /metrics endpoint of the edge, the
+	// worker and the dispatcher. Empty turns it off. Default
+	// "127.0.0.1:9464", so stages on one host need an address each.
 	Listen string `yaml:"listen"`
 }
 

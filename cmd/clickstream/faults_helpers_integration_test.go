@@ -677,7 +677,7 @@ type edgeProcess struct {
 func (s *faultStack) startEdge(spoolDir string, extra map[string]string) *edgeProcess {
 	s.t.Helper()
 	addr := freeAddr(s.t)
-	env := map[string]string{"CLICKSTREAM_EDGE_LISTEN": addr, "CLICKSTREAM_EDGE_SPOOL_DIR": spoolDir}
+	env := map[string]string{"CLICKSTREAM_EDGE_LISTEN": addr, "CLICKSTREAM_EDGE_SPOOL_DIR": spoolDir, "CLICKSTREAM_EDGE_SERVEMETRICS": "true"}
 	for k, v := range extra {
 		env[k] = v
 	}

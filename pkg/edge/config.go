@@ -12,6 +12,10 @@ import (
 type Config struct {
 	// Listen is the TCP address of the HTTP server. Default ":8080".
 	Listen string `yaml:"listen"`
+	// ServeMetrics adds /metrics to the routes of Listen. Default false:
+	// the edge's metrics are on metrics.listen like those of the other
+	// stages, so that a public listener does not publish traffic figures.
+	ServeMetrics bool `yaml:"serveMetrics"`
 	// TrustedProxies are the CIDRs of proxies whose X-Forwarded-For header
 	// is believed, such as "10.0.0.0/8" or "2001:db8::/32". A bare address
 	// means that one host. Default none: the client IP is the TCP peer.

@@ -162,7 +162,7 @@ func TestRedirectPublisherError(t *testing.T) {
 }
 
 func TestFixedRoutesShadowKeys(t *testing.T) {
-	ts := newTestServer(t, nil)
+	ts := newTestServer(t, func(c *Config) { c.ServeMetrics = true })
 	ts.do(http.MethodGet, "/abc", nil)
 
 	rec := ts.do(http.MethodGet, "/healthz", nil)
@@ -172,6 +172,15 @@ func TestFixedRoutesShadowKeys(t *testing.T) {
 	rec = ts.do(http.MethodGet, "/metrics", nil)
 	assert.Equal(t, http.StatusOK, rec.Code)
 	assert.Contains(t, rec.Body.String(), "clickstream_edge_redirects_total")
+}
+
+func TestMetricsOffTheListenerByDefault(t *testing.T) {
+	ts := newTestServer(t, nil)
+
+	rec := ts.do(http.MethodGet, "/metrics", nil)
+
+	assert.Equal(t, http.StatusNotFound, rec.Code)
+	assert.NotContains(t, rec.Body.String(), "clickstream_edge_redirects_total")
 }
 
 func TestRedirectMethodNotAllowed(t *testing.T) {

@@ -8,11 +8,11 @@
 //	                    removed, lower-cased) is the domain
 //	POST /v1/hits       NDJSON of raw hits forwarded by other edges
 //	GET /healthz        200 while the server runs
-//	GET /metrics        Prometheus metrics, when the registerer is also a
-//	                    prometheus.Gatherer
+//	GET /metrics        Prometheus metrics, with edge.serveMetrics and a
+//	                    registerer that is also a prometheus.Gatherer
 //
-// The fixed routes take precedence, so no short link can use the keys
-// "healthz" and "metrics".
+// The fixed routes take precedence, so no short link can use the key
+// "healthz", nor "metrics" while the edge serves its metrics.
 //
 // The server is fasthttp. Requests for a clean short-link path and POST
 // /v1/hits run fasthttp handlers; every other request goes through
@@ -86,9 +86,10 @@ type Server struct {
 }
 
 // New builds an edge server that resolves short links in cat and hands hits
-// to pub. The server registers its metrics on metrics (nil registers none)
-// and serves them on /metrics when metrics is also a prometheus.Gatherer,
-// as *prometheus.Registry is. Run closes pub before it returns.
+// to pub. The server registers its metrics on metrics (nil registers none).
+// With cfg.ServeMetrics it also serves them on /metrics when metrics is a
+// prometheus.Gatherer, as *prometheus.Registry is. Run closes pub before it
+// returns.
 func New(cfg Config, cat *catalog.Catalog, pub Publisher, log *zap.Logger, metrics prometheus.Registerer) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -118,7 +119,7 @@ func New(cfg Config, cat *catalog.Catalog, pub Publisher, log *zap.Logger, metri
 	if err := register(metrics, s.m.collectors()...); err != nil {
 		return nil, err
 	}
-	if g, ok := metrics.(prometheus.Gatherer); ok {
+	if g, ok := metrics.(prometheus.Gatherer); ok && cfg.ServeMetrics {
 		s.gatherer = g
 	}
 
