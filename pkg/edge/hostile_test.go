@@ -395,3 +395,28 @@ func TestRunListenErrorClosesPublisher(t *testing.T) {
 	assert.Contains(t, err.Error(), "edge.listen")
 	assert.True(t, ts.pub.closed)
 }
+
+func TestIngestExpectContinueChecksToken(t *testing.T) {
+	ts := newTestServer(t, nil)
+	addr := serveLoopback(t, ts)
+
+	for _, tc := range []struct {
+		auth, want string
+	}{
+		{"", "HTTP/1.1 417 "},
+		{"Authorization: Bearer wrong-token-of-16-chars\r\n", "HTTP/1.1 417 "},
+		{ingestAuthLine, "HTTP/1.1 100 Continue"},
+	} {
+		conn, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		_, err = fmt.Fprintf(conn, "POST /v1/hits HTTP/1.1\r\nHost: edge\r\n%sExpect: 100-continue\r\nContent-Length: 1000000\r\n\r\n", tc.auth)
+		require.NoError(t, err)
+
+		require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+		line, err := bufio.NewReader(conn).ReadString('\n')
+		conn.Close()
+		require.NoError(t, err)
+		assert.True(t, strings.HasPrefix(line, tc.want), "with %q: got %q", tc.auth, line)
+	}
+	assert.Empty(t, ts.pub.published())
+}

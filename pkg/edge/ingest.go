@@ -100,19 +100,40 @@ func (s *Server) authorizeIngest(ctx *fasthttp.RequestCtx) bool {
 		s.writeIngestError(ctx, http.StatusForbidden, "POST /v1/hits is turned off on this edge: list the forwarding edges' tokens in edge.ingestTokens")
 		return false
 	}
-	token, ok := bytes.CutPrefix(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization), []byte("Bearer "))
-	if ok {
-		sum := sha256.Sum256(token)
-		for _, h := range s.ingestTokenHashes {
-			if subtle.ConstantTimeCompare(sum[:], h[:]) == 1 {
-				return true
-			}
-		}
+	if s.validIngestToken(&ctx.Request.Header) {
+		return true
 	}
-	s.log.Warn("rejected POST /v1/hits without a valid bearer token", zap.String("peer", ctx.RemoteIP().String()))
+	s.ingestLog.Warn("rejected POST /v1/hits without a valid bearer token", zap.String("peer", ctx.RemoteIP().String()))
 	ctx.Response.Header.Set(fasthttp.HeaderWWWAuthenticate, "Bearer")
 	s.writeIngestError(ctx, http.StatusUnauthorized, "missing or invalid bearer token in the Authorization header")
 	return false
+}
+
+// validIngestToken reports whether the Authorization header of h carries a
+// token of edge.ingestTokens.
+func (s *Server) validIngestToken(h *fasthttp.RequestHeader) bool {
+	token, ok := bytes.CutPrefix(h.Peek(fasthttp.HeaderAuthorization), []byte("Bearer "))
+	if !ok {
+		return false
+	}
+	sum := sha256.Sum256(token)
+	for _, want := range s.ingestTokenHashes {
+		if subtle.ConstantTimeCompare(sum[:], want[:]) == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// continueRequest decides whether a request with "Expect: 100-continue"
+// may send its body. A POST /v1/hits without a valid token gets 417 before
+// its client uploads the body; other requests go on.
+func (s *Server) continueRequest(h *fasthttp.RequestHeader) bool {
+	path, _, _ := bytes.Cut(h.RequestURI(), []byte{'?'})
+	if !h.IsPost() || string(path) != "/v1/hits" {
+		return true
+	}
+	return s.validIngestToken(h)
 }
 
 // requestBody returns the body of the request in ctx. The server streams
@@ -205,8 +226,8 @@ func (s *Server) readHits(body io.Reader) ([]ingestedHit, ingestResponse, error)
 const maxIngestFutureSkew = 10 * time.Minute
 
 // checkIngested checks a forwarded hit against this edge's catalog and
-// clock, so that a hit names a resource that exists, with its own type and
-// project, and is not dated in the future.
+// clock, so that a hit names a resource that exists, with its own type,
+// project, domain and key, and is not dated in the future.
 func (s *Server) checkIngested(h *event.RawHit) error {
 	res, ok := s.cat.Get(h.Resource.ID)
 	switch {
@@ -216,6 +237,9 @@ func (s *Server) checkIngested(h *event.RawHit) error {
 		return fmt.Errorf("%w: resource.type %q does not match the catalog's %q", event.ErrInvalidHit, h.Resource.Type, res.Ref.Type)
 	case res.Ref.ProjectID != h.Resource.ProjectID:
 		return fmt.Errorf("%w: resource.projectId %q does not match the catalog's %q", event.ErrInvalidHit, h.Resource.ProjectID, res.Ref.ProjectID)
+	case res.Ref.Domain != h.Resource.Domain || res.Ref.Key != h.Resource.Key:
+		return fmt.Errorf("%w: resource.domain and resource.key %q do not match the catalog's %q", event.ErrInvalidHit,
+			h.Resource.Domain+"/"+h.Resource.Key, res.Ref.Domain+"/"+res.Ref.Key)
 	case h.Timestamp.After(s.now().Add(maxIngestFutureSkew)):
 		return fmt.Errorf("%w: timestamp %s is more than %s ahead of this edge's clock", event.ErrInvalidHit,
 			h.Timestamp.UTC().Format(event.TimeLayout), maxIngestFutureSkew)

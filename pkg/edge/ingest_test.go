@@ -219,18 +219,21 @@ func TestIngestChecksCatalogAndClock(t *testing.T) {
 	future.Timestamp = event.NewTime(testNow.Add(time.Hour))
 	nearFuture := validHit("AAAAAAAAAAAAAAA5")
 	nearFuture.Timestamp = event.NewTime(testNow.Add(time.Minute))
+	otherKey := validHit("AAAAAAAAAAAAAAA6")
+	otherKey.Resource.Domain, otherKey.Resource.Key = "evil.example", "other"
 	body := strings.Join([]string{hitLine(t, unknown), hitLine(t, otherProject), hitLine(t, wrongType),
-		hitLine(t, future), hitLine(t, nearFuture)}, "\n")
+		hitLine(t, future), hitLine(t, nearFuture), hitLine(t, otherKey)}, "\n")
 
 	rec, resp := postHits(ts, body)
 
 	assert.Equal(t, http.StatusOK, rec.Code)
 	assert.Equal(t, 1, resp.Accepted)
-	require.Len(t, resp.Errors, 4)
+	require.Len(t, resp.Errors, 5)
 	assert.Contains(t, resp.Errors[0].Error, `resource.id "link_nowhere" is not in this edge's catalog`)
 	assert.Contains(t, resp.Errors[1].Error, `resource.projectId "proj_2" does not match the catalog's "proj_1"`)
 	assert.Contains(t, resp.Errors[2].Error, `resource.type "page" does not match the catalog's "link"`)
 	assert.Contains(t, resp.Errors[3].Error, "more than 10m0s ahead of this edge's clock")
+	assert.Contains(t, resp.Errors[4].Error, `"evil.example/other" do not match the catalog's "go.example.com/abc"`)
 	require.Len(t, ts.pub.published(), 1)
 	assert.Equal(t, "AAAAAAAAAAAAAAA5", ts.pub.published()[0].ClickID)
 }

@@ -51,6 +51,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/clickstream/clickstream/pkg/catalog"
 )
@@ -70,6 +71,9 @@ type Server struct {
 	ingestSlots chan struct{}
 	// ingestTokenHashes are the SHA-256 sums of cfg.IngestTokens.
 	ingestTokenHashes [][sha256.Size]byte
+	// ingestLog logs rejected POST /v1/hits requests, at most three
+	// identical lines a second, since any client can send them.
+	ingestLog *zap.Logger
 
 	// mux serves, through adapted, the requests that handle does not
 	// serve itself.
@@ -113,6 +117,9 @@ func New(cfg Config, cat *catalog.Catalog, pub Publisher, log *zap.Logger, metri
 		conns:       map[net.Conn]struct{}{},
 		now:         time.Now,
 	}
+	s.ingestLog = log.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
+		return zapcore.NewSamplerWithOptions(c, time.Second, 3, 0)
+	}))
 	for _, t := range cfg.IngestTokens {
 		s.ingestTokenHashes = append(s.ingestTokenHashes, sha256.Sum256([]byte(t)))
 	}

@@ -51,10 +51,11 @@ const (
 )
 
 // The range of hit timestamps that every supported ClickHouse server can
-// store: DateTime on 18.16 is a count of seconds in a UInt32. A timestamp
-// outside it would be stored as another time without an error.
+// store: DateTime on 18.16 is a count of seconds in a UInt32, and 0 reads
+// back as 0000-00-00 00:00:00. A timestamp outside the range would be
+// stored as another time without an error.
 var (
-	MinTimestamp = time.Unix(0, 0).UTC()
+	MinTimestamp = time.Unix(1, 0).UTC()
 	MaxTimestamp = time.Unix(1<<32-1, 999_999_999).UTC()
 )
 
@@ -120,9 +121,9 @@ func (h *RawHit) Validate() error {
 	case h.Timestamp.IsZero():
 		return invalidField("timestamp", "is missing", "")
 	case h.Timestamp.Before(MinTimestamp) || h.Timestamp.After(MaxTimestamp):
-		return invalidField("timestamp", "must be from 1970-01-01 to 2106-02-07",
+		return invalidField("timestamp", "must be from 1970-01-01T00:00:01Z to 2106-02-07T06:28:15Z",
 			h.Timestamp.UTC().Format(time.RFC3339Nano))
-	case h.Method == "" || len(h.Method) > 16:
+	case h.Method == "" || len(h.Method) > 16 || !httpToken(h.Method):
 		return invalidField("method", "must be an HTTP method", h.Method)
 	case h.IP == "":
 		return invalidField("ip", "is missing", "")
@@ -142,6 +143,18 @@ func (h *RawHit) Validate() error {
 		return invalidField("resource.projectId", fmt.Sprintf("must be 1 to %d bytes", MaxIDLen), "")
 	}
 	return nil
+}
+
+// httpToken reports whether s consists of the characters RFC 9110 allows
+// in a method name (tchar).
+func httpToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func validIP(s string) bool {

@@ -37,7 +37,9 @@ func TestDecodeHitErrorsNameTheField(t *testing.T) {
 		"bad ip":           {`"ip":"63.141.57.109"`, `"ip":"63.141.57"`, "ip must be an IPv4 or IPv6 address"},
 		"no url":           {`"url":"https://github.com/codeqr-io/codeqr"`, `"url":""`, "url must be"},
 		"wrong type":       {`"qr":false`, `"qr":"no"`, "decoding JSON"},
-		"before 1970":      {`"2024-08-30T10:16:12.124Z"`, `"1900-01-01T00:00:00.000Z"`, "timestamp must be from 1970-01-01 to 2106-02-07"},
+		"before 1970":      {`"2024-08-30T10:16:12.124Z"`, `"1900-01-01T00:00:00.000Z"`, "timestamp must be from 1970-01-01T00:00:01Z to 2106-02-07T06:28:15Z"},
+		"epoch":            {`"2024-08-30T10:16:12.124Z"`, `"1970-01-01T00:00:00.999Z"`, "timestamp must be from"},
+		"CRLF in method":   {`"method":"GET"`, `"method":"G\r\nX"`, "method must be an HTTP method"},
 		"after 2106":       {`"2024-08-30T10:16:12.124Z"`, `"9999-12-31T23:59:59.999Z"`, `got "9999-12-31T23:59:59.999Z"`},
 	}
 	for name, tc := range cases {
@@ -50,7 +52,7 @@ func TestDecodeHitErrorsNameTheField(t *testing.T) {
 }
 
 func TestDecodeHitTimestampRangeEdges(t *testing.T) {
-	for _, ts := range []string{"1970-01-01T00:00:00.000Z", "2106-02-07T06:28:15.999Z"} {
+	for _, ts := range []string{"1970-01-01T00:00:01.000Z", "2106-02-07T06:28:15.999Z"} {
 		_, err := DecodeHit([]byte(strings.Replace(validHit, "2024-08-30T10:16:12.124Z", ts, 1)))
 		require.NoError(t, err, ts)
 	}
