@@ -63,6 +63,12 @@ func (s *Server) serveIngest(ctx *fasthttp.RequestCtx) {
 		return
 	}
 
+	if enc := ctx.Request.Header.ContentEncoding(); len(enc) > 0 && !bytes.EqualFold(enc, []byte("identity")) {
+		s.writeIngestError(ctx, http.StatusUnsupportedMediaType,
+			fmt.Sprintf("Content-Encoding %q is not supported: send plain NDJSON", enc))
+		return
+	}
+
 	// ContentLength is -1 for a chunked body and -2 for none.
 	if int64(ctx.Request.Header.ContentLength()) > s.cfg.MaxBodyBytes {
 		s.writeIngestError(ctx, http.StatusRequestEntityTooLarge, s.bodyTooLargeMessage())

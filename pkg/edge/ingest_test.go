@@ -197,6 +197,18 @@ func TestIngestRequiresToken(t *testing.T) {
 	assert.Empty(t, ts.pub.published())
 }
 
+func TestIngestRejectsEncodedBody(t *testing.T) {
+	ts := newTestServer(t, nil)
+	body := "\x1f\x8b\x08\x00"
+	header := http.Header{"Authorization": {"Bearer " + testIngestToken}, "Content-Encoding": {"gzip"}}
+
+	rec := serveRequest(ts.handle, testRequest{method: http.MethodPost, target: "/v1/hits", host: "edge.internal",
+		header: header, body: strings.NewReader(body), bodySize: len(body)})
+
+	assert.Equal(t, http.StatusUnsupportedMediaType, rec.Code)
+	assert.Contains(t, rec.Body.String(), `Content-Encoding \"gzip\" is not supported`)
+}
+
 func TestIngestOffWithoutTokens(t *testing.T) {
 	ts := newTestServer(t, func(c *Config) { c.IngestTokens = nil })
 

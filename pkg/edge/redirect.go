@@ -177,8 +177,8 @@ func requestDomain(host string) string {
 }
 
 // splitQRParam removes every qr parameter from a raw query and reports
-// whether one of them was "1" or "true". The other parameters keep their
-// order and encoding.
+// whether one of them was "1" or "true" in any case. The other parameters
+// keep their order and encoding.
 func splitQRParam(rawQuery string) (scan bool, rest string) {
 	// Fast path: no parameter can be named qr, even percent-encoded.
 	if !strings.Contains(rawQuery, qrParam) && !strings.Contains(rawQuery, "%") {
@@ -193,7 +193,7 @@ func splitQRParam(rawQuery string) (scan bool, rest string) {
 			continue
 		}
 		v := unescapeQuery(value)
-		scan = scan || v == "1" || v == "true"
+		scan = scan || v == "1" || strings.EqualFold(v, "true")
 	}
 	return scan, strings.Join(kept, "&")
 }

@@ -202,6 +202,8 @@ func TestSplitQRParam(t *testing.T) {
 		{"a=1", false, "a=1"},
 		{"qr=1", true, ""},
 		{"qr=true", true, ""},
+		{"qr=TRUE", true, ""},
+		{"qr=yes", false, ""},
 		{"qr", false, ""},
 		{"q%72=1", true, ""},
 		{"qrcode=1&qr=1", true, "qrcode=1"},
