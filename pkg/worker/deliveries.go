@@ -47,7 +47,7 @@ func (p *partition) deliveries(ctx context.Context, rows []event.Enriched, resen
 			continue
 		}
 		seen[e.Resource.ID] = true
-		if _, ok := p.counters.get(e.Resource.ID); !ok {
+		if _, ok := p.counters.Get(e.Resource.ID); !ok {
 			restore = append(restore, e.Resource.ID)
 		}
 	}
@@ -63,7 +63,7 @@ func (p *partition) deliveries(ctx context.Context, rows []event.Enriched, resen
 		if !counted(e) || resent[i] {
 			continue
 		}
-		c, ok := p.counters.get(e.Resource.ID)
+		c, ok := p.counters.Get(e.Resource.ID)
 		if !ok {
 			continue
 		}
@@ -100,7 +100,7 @@ func (p *partition) restoreCounters(ctx context.Context, ids []string) error {
 
 	for _, id := range ids {
 		rc := counts[id]
-		p.counters.put(id, &counter{count: rc.Count, last: rc.Last})
+		p.counters.Put(id, &counter{count: rc.Count, last: rc.Last})
 	}
 	return nil
 }

@@ -9,8 +9,13 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
+	"github.com/clickstream/clickstream/internal/lru"
 	"github.com/clickstream/clickstream/pkg/kafka"
 )
+
+// lruPrealloc is the number of entries the caches of a partition allocate
+// up front; they grow to their configured size as keys arrive.
+const lruPrealloc = 1024
 
 // partition processes one assigned partition of the hits topic for the
 // lifetime of one consumer-group generation. Its state (duplicate window,
@@ -24,8 +29,8 @@ type partition struct {
 	offset int64
 	log    *zap.Logger
 
-	visitors *lru[visitorKey, lastVisit]
-	counters *lru[string, *counter]
+	visitors *lru.Cache[visitorKey, lastVisit]
+	counters *lru.Cache[string, *counter]
 }
 
 func newPartition(w *Worker, gen *kafkago.Generation, a kafkago.PartitionAssignment) *partition {
@@ -36,8 +41,8 @@ func newPartition(w *Worker, gen *kafkago.Generation, a kafkago.PartitionAssignm
 		id:       a.ID,
 		offset:   a.Offset,
 		log:      w.log.With(zap.Int("partition", a.ID)),
-		visitors: newLRU[visitorKey, lastVisit](w.cfg.DedupCacheSize),
-		counters: newLRU[string, *counter](w.cfg.CounterCacheSize),
+		visitors: lru.New[visitorKey, lastVisit](w.cfg.DedupCacheSize, lruPrealloc),
+		counters: lru.New[string, *counter](w.cfg.CounterCacheSize, lruPrealloc),
 	}
 }
 

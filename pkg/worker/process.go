@@ -218,7 +218,7 @@ func (p *partition) restoreVisitors(ctx context.Context) error {
 	// Oldest first, so that the most recent visitors stay in the cache.
 	for i := len(visitors) - 1; i >= 0; i-- {
 		v := visitors[i]
-		p.visitors.put(newVisitorKey(v.ResourceID, v.IP, v.UA), lastVisit{at: v.Last, clickID: v.ClickID})
+		p.visitors.Put(newVisitorKey(v.ResourceID, v.IP, v.UA), lastVisit{at: v.Last, clickID: v.ClickID})
 	}
 	p.log.Info("duplicate window restored", zap.Int("visitors", len(visitors)))
 	return nil
@@ -244,7 +244,7 @@ func (p *partition) repeat(hit *event.RawHit, ts time.Time) visitKind {
 	// published them, which is not always the order of their timestamps,
 	// so the distance is taken either way. The earlier-processed hit
 	// counts, which depends only on offsets and so repeats on reprocessing.
-	last, ok := p.visitors.get(key)
+	last, ok := p.visitors.Get(key)
 	switch {
 	case ok && last.clickID == hit.ClickID:
 		return visitResent
@@ -252,7 +252,7 @@ func (p *partition) repeat(hit *event.RawHit, ts time.Time) visitKind {
 		return visitRepeat
 	}
 	if !ok || ts.After(last.at) {
-		p.visitors.put(key, lastVisit{at: ts, clickID: hit.ClickID})
+		p.visitors.Put(key, lastVisit{at: ts, clickID: hit.ClickID})
 	}
 	return visitNew
 }

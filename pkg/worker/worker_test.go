@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/clickstream/clickstream/internal/lru"
 	"github.com/clickstream/clickstream/pkg/catalog"
 	"github.com/clickstream/clickstream/pkg/event"
 	"github.com/clickstream/clickstream/pkg/kafka"
@@ -423,7 +424,7 @@ func TestWorkerResentClickCountsOnce(t *testing.T) {
 
 func TestRepeatTellsResentFromRepeat(t *testing.T) {
 	w := &Worker{cfg: DefaultConfig(), deps: Deps{Now: time.Now}}
-	p := &partition{w: w, visitors: newLRU[visitorKey, lastVisit](10)}
+	p := &partition{w: w, visitors: lru.New[visitorKey, lastVisit](10, 10)}
 	ref := event.ResourceRef{Type: event.ResourceLink, ID: "l1", ProjectID: "p"}
 	now := time.Now()
 	click := testHit(ref, "ua", "203.0.113.1", now)
@@ -437,7 +438,7 @@ func TestRepeatTellsResentFromRepeat(t *testing.T) {
 
 func TestRepeatIgnoresTimestampOrder(t *testing.T) {
 	w := &Worker{cfg: DefaultConfig(), deps: Deps{Now: time.Now}}
-	p := &partition{w: w, visitors: newLRU[visitorKey, lastVisit](10)}
+	p := &partition{w: w, visitors: lru.New[visitorKey, lastVisit](10, 10)}
 	ref := event.ResourceRef{Type: event.ResourceLink, ID: "l1", ProjectID: "p"}
 	now := time.Now()
 	later := testHit(ref, "ua", "203.0.113.1", now)

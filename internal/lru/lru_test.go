@@ -1,4 +1,4 @@
-package worker
+package lru
 
 import (
 	"container/list"
@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// listLRU is the cache the worker used before lru: a map of list elements.
-// It is the reference that lru must behave like.
+// listLRU is a cache built on container/list, the reference that Cache
+// must behave like.
 type listLRU struct {
 	max   int
 	order *list.List
@@ -40,15 +40,6 @@ func (c *listLRU) put(k, v int) {
 	}
 }
 
-// keys returns the keys of c from the most to the least recently used.
-func (c *lru[K, V]) keys() []K {
-	var out []K
-	for i := c.head; i >= 0; i = c.entries[i].next {
-		out = append(out, c.entries[i].key)
-	}
-	return out
-}
-
 func (c *listLRU) keys() []int {
 	var out []int
 	for e := c.order.Front(); e != nil; e = e.Next() {
@@ -60,38 +51,38 @@ func (c *listLRU) keys() []int {
 func TestLRUMatchesListLRU(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 5))
 	for _, max := range []int{1, 2, 3, 16} {
-		c := newLRU[int, int](max)
+		c := New[int, int](max, 0)
 		ref := &listLRU{max: max, order: list.New(), items: map[int]*list.Element{}}
 		for op := range 20000 {
 			k := rng.IntN(3 * max)
 			if rng.IntN(2) == 0 {
-				v, ok := c.get(k)
+				v, ok := c.Get(k)
 				wantV, wantOK := ref.get(k)
 				require.Equal(t, wantOK, ok, "max %d, op %d: get(%d) found", max, op, k)
 				require.Equal(t, wantV, v, "max %d, op %d: get(%d)", max, op, k)
 			} else {
-				c.put(k, op)
+				c.Put(k, op)
 				ref.put(k, op)
 			}
-			require.Equal(t, ref.keys(), c.keys(), "max %d, op %d: keys in order of use", max, op)
-			require.Equal(t, len(ref.items), c.len(), "max %d, op %d: length", max, op)
+			require.Equal(t, ref.keys(), c.Keys(), "max %d, op %d: keys in order of use", max, op)
+			require.Equal(t, len(ref.items), c.Len(), "max %d, op %d: length", max, op)
 		}
 	}
 }
 
 func TestLRUEvictsLeastRecentlyUsed(t *testing.T) {
-	c := newLRU[string, int](2)
-	c.put("a", 1)
-	c.put("b", 2)
-	_, _ = c.get("a")
-	c.put("c", 3)
+	c := New[string, int](2, 2)
+	c.Put("a", 1)
+	c.Put("b", 2)
+	_, _ = c.Get("a")
+	c.Put("c", 3)
 
-	_, ok := c.get("b")
+	_, ok := c.Get("b")
 	require.False(t, ok, "b was the least recently used")
-	v, ok := c.get("a")
+	v, ok := c.Get("a")
 	require.True(t, ok)
 	require.Equal(t, 1, v)
-	v, ok = c.get("c")
+	v, ok = c.Get("c")
 	require.True(t, ok)
 	require.Equal(t, 3, v)
 }
