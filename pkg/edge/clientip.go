@@ -24,9 +24,9 @@ const (
 // resolve returns the client IP of a request from peer, the TCP peer
 // address. When the peer is a trusted proxy it calls forwardedFor for the
 // values of the X-Forwarded-For header lines and walks them from the right,
-// skipping trusted proxies, and takes the first untrusted address:
-// everything left of it was written by the client or by proxies we cannot
-// vouch for. When every entry is trusted the leftmost one is the client. An
+// skipping trusted proxies, and takes the first untrusted address. Every
+// entry left of it was written by the client or by proxies that are not
+// trusted. When every entry is trusted the leftmost one is the client. An
 // entry that is not an IP address makes the whole header untrustworthy, so
 // the peer is used and the result is forwardedForInvalid.
 func (c *clientIPResolver) resolve(peer netip.Addr, forwardedFor func() []string) (netip.Addr, forwardedResult) {

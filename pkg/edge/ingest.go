@@ -144,7 +144,7 @@ func (s *Server) continueRequest(h *fasthttp.RequestHeader) bool {
 
 // requestBody returns the body of the request in ctx. The server streams
 // request bodies (fasthttp.Server.StreamRequestBody), so the handler reads
-// the body from the connection as it decodes it; a request built in memory,
+// the body from the connection as it decodes it. A request built in memory,
 // as in tests, has its whole body in ctx.
 func requestBody(ctx *fasthttp.RequestCtx) io.Reader {
 	if r := ctx.RequestBodyStream(); r != nil {
@@ -169,7 +169,7 @@ func (m *maxBytesReader) Read(p []byte) (int, error) {
 	if m.n < 0 {
 		return 0, errBodyTooLarge
 	}
-	// One byte more than allowed tells a body of exactly the limit from a
+	// One byte more than allowed separates a body of exactly the limit from a
 	// longer one.
 	if int64(len(p)) > m.n+1 {
 		p = p[:m.n+1]

@@ -35,10 +35,15 @@ func hitLine(tb testing.TB, h event.RawHit) string {
 	return string(b)
 }
 
+// ingestHeader returns the Authorization header of POST /v1/hits on test
+// servers.
+func ingestHeader() http.Header {
+	return http.Header{"Authorization": {"Bearer " + testIngestToken}}
+}
+
 func postHits(ts *testServer, body string) (*httptest.ResponseRecorder, ingestResponse) {
-	header := http.Header{"Authorization": {"Bearer " + testIngestToken}}
 	rec := serveRequest(ts.handle, testRequest{method: http.MethodPost, target: "/v1/hits", host: "edge.internal",
-		header: header, body: strings.NewReader(body), bodySize: len(body)})
+		header: ingestHeader(), body: strings.NewReader(body), bodySize: len(body)})
 
 	var resp ingestResponse
 	_ = json.Unmarshal(rec.Body.Bytes(), &resp)
@@ -145,7 +150,7 @@ func TestIngestBodyTooLarge(t *testing.T) {
 	})
 	t.Run("chunked", func(t *testing.T) {
 		rec := serveRequest(ts.handle, testRequest{method: http.MethodPost, target: "/v1/hits", host: "edge.internal",
-			header: http.Header{"Authorization": {"Bearer " + testIngestToken}}, body: strings.NewReader(body), bodySize: -1})
+			header: ingestHeader(), body: strings.NewReader(body), bodySize: -1})
 		assert.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
 	})
 	assert.Empty(t, ts.pub.published(), "nothing of a rejected body is published")
@@ -200,7 +205,8 @@ func TestIngestRequiresToken(t *testing.T) {
 func TestIngestRejectsEncodedBody(t *testing.T) {
 	ts := newTestServer(t, nil)
 	body := "\x1f\x8b\x08\x00"
-	header := http.Header{"Authorization": {"Bearer " + testIngestToken}, "Content-Encoding": {"gzip"}}
+	header := ingestHeader()
+	header.Set("Content-Encoding", "gzip")
 
 	rec := serveRequest(ts.handle, testRequest{method: http.MethodPost, target: "/v1/hits", host: "edge.internal",
 		header: header, body: strings.NewReader(body), bodySize: len(body)})

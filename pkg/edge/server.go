@@ -15,9 +15,9 @@
 // "healthz", nor "metrics" while the edge serves its metrics.
 //
 // The server is fasthttp. Requests for a clean short-link path and POST
-// /v1/hits run fasthttp handlers; every other request goes through
-// fasthttpadaptor to a net/http ServeMux with the routes above, which
-// responds to it as the net/http server did.
+// /v1/hits run fasthttp handlers. Every other request goes through
+// fasthttpadaptor to a net/http ServeMux with the routes above, so it gets
+// the response the net/http server gave.
 //
 // A redirect passes the query of the short-link request on: its parameters
 // are appended to the destination's query, and a parameter present in both

@@ -133,7 +133,7 @@ func (p *partition) decode(msgs []kafkago.Message) (rows []event.Enriched, resen
 const MaxDeadLetterBytes = 512 << 10
 
 // newDeadLetter returns the dead letter of record m, rejected with err.
-// A value over MaxDeadLetterBytes is cut, and the reason says so.
+// A value over MaxDeadLetterBytes is cut, and the reason ends with its size.
 func newDeadLetter(now time.Time, m *kafkago.Message, err error) DeadLetter {
 	d := DeadLetter{Time: now, Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Reason: err.Error(), Raw: m.Value}
 	if len(d.Raw) > MaxDeadLetterBytes {

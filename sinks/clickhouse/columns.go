@@ -197,8 +197,9 @@ func presizeString(col chcolumn.Interface, values []string) {
 	if total == 0 {
 		return
 	}
-	// String.AppendRow of clickhouse-go v2.51 fails only for values that
-	// are not strings, byte slices or their pointers.
+	// String.AppendRow of clickhouse-go v2.51 returns an error only for a
+	// value of another type than string, []byte or their pointers, so the
+	// error of this string is ignored.
 	_ = c.AppendRow(nulString(total))
 	c.Reset()
 }

@@ -36,10 +36,10 @@ func (s Source) String() string {
 
 // token is the insert_deduplication_token of the rows built from the
 // range. Replaying the range yields the same rows and so the same token,
-// and the server drops the repeat. The digest of the rows' click ids tells
-// apart the same offsets of a topic that was deleted and created again, or
-// of the embedded broker of `clickstream dev`, which starts at offset 0 on
-// every run: without it, their rows would be dropped as repeats.
+// and the server drops the repeat. The digest of the rows' click ids
+// separates the same offsets of a topic that was deleted and created again,
+// or of the embedded broker of `clickstream dev`, which starts at offset 0
+// on every run. Without it, their rows would be dropped as repeats.
 func (s Source) token(rows []event.Enriched) string {
 	h := sha256.New()
 	for i := range rows {
@@ -278,7 +278,7 @@ func (c *Client) InsertDeadLetters(ctx context.Context, letters []DeadLetter) er
 
 // deadLetterToken hashes the record coordinates and bytes of letters.
 // Their times differ when a batch is replayed, so the coordinates are the
-// identity, and the bytes tell apart the same offsets of a topic created
+// identity, and the bytes separate the same offsets of a topic created
 // again.
 func deadLetterToken(letters []DeadLetter) string {
 	h := sha256.New()
