@@ -78,6 +78,11 @@ var tabletModelCodes = []struct {
 	{"Mito", `mito[ _-]?t\d`},
 	// Ainol Novo 7 to 10 and Numy.
 	{"Ainol", `(ainol[ _])?novo ?\d`},
+	// Multilaser names tablets M and the screen size (M7, M9, M10A) and its
+	// phones MS (MS50, MS60). Only models that go on with a radio or core
+	// count (M7-3G, M7_3G_PLUS, M7SQC, M10 4G) count, because other
+	// vendors sell phones named M7 or M8.
+	{"Multilaser", `m(7|8|9|10)[a-z]?[-_ ]?(3g|4g|sqc|qc)`},
 	// Allview's Speed, City and AX tablet lines.
 	{"Allview", `allview ?(\d ?)?(speed|city|ax\d)`},
 	// Chuwi's Android devices are tablets: CW-Hi10, CW-V88, Hi8 Air,

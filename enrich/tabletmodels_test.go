@@ -18,7 +18,8 @@ var tabletModelExamples = []string{
 	"ALCATEL ONE TOUCH P310X", "9003X", "8063", "9027W", "MITO T330", "Novo7 Flame",
 	"Numy_3G_AX3", "AllviewCityPlus", "ALLVIEW SPEEDI", "CW-V88-QUAD", "Hi10 pro",
 	"HiBook pro", "AP-719", "ETL-T970", "RC0710B", "QS9718C", "VM1017A", "3Q_ER71B",
-	"Positivo Ypy L1050E", "Nexus 7", "Pixel C", "SGP311",
+	"Positivo Ypy L1050E", "Nexus 7", "Pixel C", "SGP311", "M7-3G-PLUS", "M7SQC_Plus",
+	"M10 4G",
 }
 
 // phoneModelExamples are phones whose names resemble a tablet scheme.
@@ -27,7 +28,7 @@ var phoneModelExamples = []string{
 	"A90s", "A97i", "LG-VS980", "LG-H815", "Coolpad 7295", "HTC Pyramid", "5033D",
 	"6039Y", "8050D", "9001X", "9008X", "MITO A16", "AS-5421", "ETL-S5042", "MS50G",
 	"P6_Energy", "X2_Soul", "CPH2449", "GM1913", "M2007J20CG", "TA-1053", "J9110",
-	"vivo 1606", "ZB602KL", "Redmi Note 8 Pro",
+	"vivo 1606", "ZB602KL", "Redmi Note 8 Pro", "M7", "M8 Pro", "MS60X", "M5 Note",
 }
 
 // isTabletModelAlone runs isTabletModel on a model as if it were the whole
