@@ -138,7 +138,7 @@ func (s *Server) resolveRedirect(host, key, rawQuery string, now time.Time) redi
 	return redirectTarget{
 		status:   http.StatusFound,
 		res:      res,
-		location: mergeQuery(dest, query),
+		location: mergeQuery(dest, escapeQuery(query)),
 		scan:     scan || res.Ref.Type == event.ResourceQRCode,
 	}
 }
@@ -196,6 +196,44 @@ func splitQRParam(rawQuery string) (scan bool, rest string) {
 		scan = scan || v == "1" || strings.EqualFold(v, "true")
 	}
 	return scan, strings.Join(kept, "&")
+}
+
+// escapeQuery percent-encodes the bytes that RFC 3986 does not allow in a
+// query, such as raw UTF-8, controls and spaces, so that Location is a URI.
+func escapeQuery(query string) string {
+	i := 0
+	for i < len(query) && queryByteAllowed(query[i]) {
+		i++
+	}
+	if i == len(query) {
+		return query
+	}
+
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	b.WriteString(query[:i])
+	for ; i < len(query); i++ {
+		c := query[i]
+		if queryByteAllowed(c) {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexDigits[c>>4])
+		b.WriteByte(hexDigits[c&0x0F])
+	}
+	return b.String()
+}
+
+// queryByteAllowed reports whether c may appear unencoded in a URI query.
+// The "%" of an existing escape is kept as it is.
+func queryByteAllowed(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~!$&'()*+,;=:@/?%", c) >= 0
 }
 
 func unescapeQuery(s string) string {

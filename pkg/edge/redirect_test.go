@@ -58,6 +58,8 @@ func TestRedirect(t *testing.T) {
 		{name: "keys are case-sensitive", target: "/ABC", status: 404},
 		{name: "unknown domain", target: "/abc", host: "other.example.com", status: 404},
 		{name: "root", target: "/", status: 404},
+		{name: "raw UTF-8 in query escaped", target: "/abc?q=caf\xc3\xa9 au lait", status: 302,
+			location: "https://example.com/landing?q=caf%C3%A9%20au%20lait", resourceID: "link_plain"},
 	}
 
 	for _, tt := range tests {
@@ -214,6 +216,25 @@ func TestSplitQRParam(t *testing.T) {
 		scan, rest := splitQRParam(tt.raw)
 		assert.Equal(t, tt.scan, scan, "scan of %q", tt.raw)
 		assert.Equal(t, tt.rest, rest, "rest of %q", tt.raw)
+	}
+}
+
+func TestEscapeQuery(t *testing.T) {
+	tests := []struct {
+		raw, want string
+	}{
+		{"", ""},
+		{"a=1&b=x+y", "a=1&b=x+y"},
+		{"a=%C3%A9", "a=%C3%A9"},
+		{"q=caf\xc3\xa9", "q=caf%C3%A9"},
+		{"q=a b", "q=a%20b"},
+		{"q=<script>", "q=%3Cscript%3E"},
+		{"q=\x00\x7f\t", "q=%00%7F%09"},
+		{"q=\"|{}^`\\", "q=%22%7C%7B%7D%5E%60%5C"},
+		{"path=/a?b:c@d;e!$'()*,~", "path=/a?b:c@d;e!$'()*,~"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, escapeQuery(tt.raw), "escape %q", tt.raw)
 	}
 }
 

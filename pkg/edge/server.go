@@ -21,7 +21,9 @@
 //
 // A redirect passes the query of the short-link request on: its parameters
 // are appended to the destination's query, and a parameter present in both
-// takes the request's value. The "qr" parameter is not passed on. With qr=1
+// takes the request's value. Bytes that a URI query may not hold, such as
+// raw UTF-8 and spaces, are percent-encoded. The "qr" parameter is not
+// passed on. With qr=1
 // (or qr=true, in any case) the hit is a scan (qr: true in the raw hit), and hits on a
 // QR code's own short link are always scans. Expired links redirect to
 // their expired URL, or get 410 when they have none. Only 302 responses
