@@ -4,7 +4,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"go.uber.org/zap"
@@ -127,6 +129,10 @@ func configFlag(fs *flag.FlagSet) *string {
 func loadConfig(path string) (Config, error) {
 	cfg := defaultConfig()
 	if err := config.Load(path, &cfg, os.Environ()); err != nil {
+		if errors.Is(err, fs.ErrNotExist) && !filepath.IsAbs(path) {
+			wd, _ := os.Getwd()
+			return cfg, fmt.Errorf("%w (the path is relative to the working directory %s: run from the repository root, or pass -config or set %s)", err, wd, config.FileEnv)
+		}
 		return cfg, err
 	}
 	if err := cfg.Validate(); err != nil {

@@ -55,6 +55,16 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 	}
 }
 
+func TestLoadConfigMissingRelativePath(t *testing.T) {
+	_, err := loadConfig(filepath.Join("no-such-folder", "clickstream.yaml"))
+	require.ErrorContains(t, err, "relative to the working directory")
+	require.ErrorContains(t, err, "CLICKSTREAM_CONFIG")
+
+	_, err = loadConfig(filepath.Join(t.TempDir(), "missing.yaml"))
+	require.ErrorContains(t, err, "no such file")
+	require.NotContains(t, err.Error(), "relative to the working directory")
+}
+
 func TestShippedConfigsAreValid(t *testing.T) {
 	for _, name := range []string{"clickstream.yaml", "dev.yaml"} {
 		_, err := loadConfig(filepath.Join("..", "..", "configs", name))
