@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	kafkago "github.com/segmentio/kafka-go"
+
 	"github.com/clickstream/clickstream/pkg/kafka"
+	"github.com/clickstream/clickstream/pkg/subscription"
 )
 
 // brokerConfig returns a config for the broker named by
@@ -38,4 +41,24 @@ func TestIntegrationRestartRedelivers(t *testing.T) {
 
 func TestIntegrationReceiverDownThenUp(t *testing.T) {
 	testReceiverDownThenUp(t, brokerConfig(t))
+}
+
+func TestIntegrationRefusesPrivateTarget(t *testing.T) {
+	testRefusesPrivateTarget(t, brokerConfig(t))
+}
+
+func TestIntegrationIsolation(t *testing.T) {
+	kcfg := brokerConfig(t)
+	testIsolation(t, func(cfg Config, reg *subscription.Registry) isolationRun {
+		cfg.Group = "isolation-" + kcfg.Topics.WebhookEvents
+		d, rec, stop := runDispatcher(t, cfg, kcfg, reg)
+		return isolationRun{
+			d:   d,
+			rec: rec,
+			publish: func(t testing.TB, msgs []kafkago.Message) {
+				publishMessages(t, kcfg, msgs)
+			},
+			stop: func(testing.TB) { stop() },
+		}
+	})
 }

@@ -15,13 +15,38 @@ import (
 	"github.com/clickstream/clickstream/pkg/subscription"
 )
 
-// TestDispatcherIsolation measures the delivery rate to a fast endpoint
-// without and then with a second endpoint that sleeps 10 s per request, on
-// one dispatcher, and requires the second rate to be at least 95% of the
+// isolationRun is a dispatcher under test and the way to feed it.
+type isolationRun struct {
+	d       *Dispatcher
+	rec     *MemoryRecorder
+	publish func(t testing.TB, msgs []kafkago.Message)
+	stop    func(t testing.TB)
+}
+
+// TestDispatcherIsolation runs testIsolation on an in-memory broker;
+// TestIntegrationIsolation runs it on the real broker.
+func TestDispatcherIsolation(t *testing.T) {
+	testIsolation(t, func(cfg Config, reg *subscription.Registry) isolationRun {
+		h := newHarness(t, cfg, reg, nil)
+		h.start()
+		return isolationRun{
+			d:   h.d,
+			rec: h.rec,
+			publish: func(t testing.TB, msgs []kafkago.Message) {
+				require.NoError(t, h.broker.WriteMessages(context.Background(), msgs...))
+			},
+			stop: h.stop,
+		}
+	})
+}
+
+// testIsolation measures the delivery rate to a fast endpoint without and
+// then with a second endpoint that sleeps 10 s per request, on one
+// dispatcher, and requires the second rate to be at least 95% of the
 // first. The sleeping endpoint gets one delivery for every ten fast ones;
 // the fast endpoint takes 5 ms per request.
 // Each phase runs three times, alternating, to even out noise.
-func TestDispatcherIsolation(t *testing.T) {
+func testIsolation(t *testing.T, start func(Config, *subscription.Registry) isolationRun) {
 	if testing.Short() {
 		t.Skip("measures delivery rates for about 30 s")
 	}
@@ -59,9 +84,9 @@ func TestDispatcherIsolation(t *testing.T) {
 	cfg.PerEndpointConcurrency = 16
 	cfg.RequestTimeout = 15 * time.Second
 	cfg.RetrySchedule = []time.Duration{time.Hour} // deferred records stay in the retry topic
-	h := newHarness(t, cfg, reg, nil)
-	h.start()
-	defer h.stop(t)
+	run := start(cfg, reg)
+	defer run.stop(t)
+	deferred := func() float64 { return metricValue(t, run.d.metrics.attempts.WithLabelValues("deferred")) }
 
 	const fastPerPhase, rounds = 8000, 3
 	seq := 0
@@ -80,10 +105,10 @@ func TestDispatcherIsolation(t *testing.T) {
 	phase := func(msgs []kafkago.Message) float64 {
 		want := fastHits.Load() + fastPerPhase
 		start := time.Now()
-		require.NoError(t, h.broker.WriteMessages(context.Background(), msgs...))
-		if !assert.Eventually(t, func() bool { return fastHits.Load() >= want }, 30*time.Second, time.Millisecond) {
+		run.publish(t, msgs)
+		if !assert.Eventually(t, func() bool { return fastHits.Load() >= want }, 60*time.Second, time.Millisecond) {
 			t.Fatalf("fast deliveries: %d of %d, deferred: %.0f, failed attempts: %v", fastHits.Load(), want,
-				metricValue(t, h.d.metrics.attempts.WithLabelValues("deferred")), failedAttempts(h.rec))
+				deferred(), failedAttempts(run.rec))
 		}
 		return fastPerPhase / time.Since(start).Seconds()
 	}
@@ -96,11 +121,11 @@ func TestDispatcherIsolation(t *testing.T) {
 		shared += phase(batch(10))
 	}
 	t.Logf("fast endpoint: %.0f deliveries/s alone, %.0f/s beside the sleeping endpoint (%.1f%%)", alone/rounds, shared/rounds, 100*shared/alone)
-	t.Logf("sleeping endpoint: %d requests started, %.0f deliveries deferred", slowHits.Load(), metricValue(t, h.d.metrics.attempts.WithLabelValues("deferred")))
+	t.Logf("sleeping endpoint: %d requests started, %.0f deliveries deferred", slowHits.Load(), deferred())
 
 	assert.GreaterOrEqual(t, shared, 0.95*alone)
 	assert.GreaterOrEqual(t, slowHits.Load(), int64(cfg.PerEndpointConcurrency), "the sleeping endpoint holds all its slots")
-	assert.Positive(t, metricValue(t, h.d.metrics.attempts.WithLabelValues("deferred")))
+	assert.Positive(t, deferred())
 }
 
 // failedAttempts returns the error classes of unsuccessful attempts and

@@ -2,8 +2,10 @@ package webhook
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/clickstream/clickstream/pkg/event"
 	"github.com/clickstream/clickstream/pkg/kafka"
+	"github.com/clickstream/clickstream/pkg/kafka/kafkatest"
 	"github.com/clickstream/clickstream/pkg/subscription"
 )
 
@@ -39,18 +42,19 @@ func startKfake(t testing.TB) kafka.Config {
 	return kcfg
 }
 
-// runDispatcher starts a dispatcher on kcfg and returns a function that
-// stops it and waits for Run to return.
-func runDispatcher(t testing.TB, cfg Config, kcfg kafka.Config, reg *subscription.Registry) (*Dispatcher, func()) {
+// runDispatcher starts a dispatcher on kcfg and returns it, its attempt
+// recorder and a function that stops it and waits for Run to return.
+func runDispatcher(t testing.TB, cfg Config, kcfg kafka.Config, reg *subscription.Registry) (*Dispatcher, *MemoryRecorder, func()) {
 	t.Helper()
 	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
-	d, err := New(cfg, kcfg, reg, &MemoryRecorder{}, log, prometheus.NewRegistry())
+	rec := &MemoryRecorder{}
+	d, err := New(cfg, kcfg, reg, rec, log, prometheus.NewRegistry())
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
-	return d, func() {
+	return d, rec, func() {
 		cancel()
 		select {
 		case err := <-done:
@@ -64,13 +68,22 @@ func runDispatcher(t testing.TB, cfg Config, kcfg kafka.Config, reg *subscriptio
 // publishDeliveries writes deliveries to the webhook-events topic of kcfg.
 func publishDeliveries(t testing.TB, kcfg kafka.Config, dels ...event.Delivery) {
 	t.Helper()
+	msgs := make([]kafkago.Message, len(dels))
+	for i, d := range dels {
+		msgs[i] = encodeDelivery(t, d)
+	}
+	publishMessages(t, kcfg, msgs)
+}
+
+// publishMessages writes msgs to the webhook-events topic of kcfg, whatever
+// topic they name.
+func publishMessages(t testing.TB, kcfg kafka.Config, msgs []kafkago.Message) {
+	t.Helper()
 	require.NoError(t, kafka.EnsureTopics(context.Background(), kcfg, kafka.TopicSpec{Name: kcfg.Topics.WebhookEvents}))
 	w := kafka.NewWriter(kcfg, kcfg.Topics.WebhookEvents, kafka.WriterOptions{}, zap.NewNop())
 	defer w.Close()
 
-	msgs := make([]kafkago.Message, len(dels))
-	for i, d := range dels {
-		msgs[i] = encodeDelivery(t, d)
+	for i := range msgs {
 		msgs[i].Topic = ""
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), kafkaWait)
@@ -121,7 +134,7 @@ func testRetryThenSuccess(t *testing.T, kcfg kafka.Config) {
 	cfg := testConfig()
 	cfg.Group = "retry-" + kcfg.Topics.WebhookEvents
 	cfg.RetrySchedule = []time.Duration{200 * time.Millisecond, 200 * time.Millisecond}
-	_, stop := runDispatcher(t, cfg, kcfg, reg)
+	_, _, stop := runDispatcher(t, cfg, kcfg, reg)
 	defer stop()
 
 	del := testDelivery(w.ID, 7)
@@ -161,7 +174,7 @@ func testRestartRedelivers(t *testing.T, kcfg kafka.Config) {
 	cfg := testConfig()
 	cfg.Group = "restart-" + kcfg.Topics.WebhookEvents
 	cfg.DrainTimeout = 200 * time.Millisecond
-	_, stop := runDispatcher(t, cfg, kcfg, reg)
+	_, _, stop := runDispatcher(t, cfg, kcfg, reg)
 
 	del := testDelivery(w.ID, 9)
 	publishDeliveries(t, kcfg, del)
@@ -171,7 +184,7 @@ func testRestartRedelivers(t *testing.T, kcfg kafka.Config) {
 	mu.Lock()
 	hang = false
 	mu.Unlock()
-	_, stop = runDispatcher(t, cfg, kcfg, reg)
+	_, _, stop = runDispatcher(t, cfg, kcfg, reg)
 	defer stop()
 
 	require.Eventually(t, func() bool { return rv.count() >= 2 }, kafkaWait, 20*time.Millisecond)
@@ -216,7 +229,7 @@ func testReceiverDownThenUp(t *testing.T, kcfg kafka.Config) {
 	upMu.Lock()
 	upAt = time.Now().Add(downFor)
 	upMu.Unlock()
-	_, stop := runDispatcher(t, cfg, kcfg, reg)
+	_, _, stop := runDispatcher(t, cfg, kcfg, reg)
 	defer stop()
 
 	want := map[string]event.Delivery{}
@@ -255,4 +268,46 @@ func testReceiverDownThenUp(t *testing.T, kcfg kafka.Config) {
 		assert.JSONEq(t, string(d.Payload), string(r.body), "event %s", id)
 		assert.NoError(t, VerifyStandard(r.header, r.body, w.Secrets, time.Now(), DefaultTolerance), "event %s", id)
 	}
+}
+
+func TestKafkaRefusesPrivateTarget(t *testing.T) {
+	testRefusesPrivateTarget(t, startKfake(t))
+}
+
+// testRefusesPrivateTarget sends one event to a webhook whose URL names a
+// host, not an address, that resolves to loopback, with no network allowed.
+// The guard must refuse the address it would dial: the receiver gets
+// nothing, the attempt is logged as refused, and the event goes to the
+// failed topic without retries.
+func testRefusesPrivateTarget(t *testing.T, kcfg kafka.Config) {
+	rv := &receiver{respond: func(int, *http.Request) int { return http.StatusOK }}
+	srv := httptest.NewServer(rv)
+	defer srv.Close()
+	port := srv.URL[strings.LastIndex(srv.URL, ":")+1:]
+
+	reg := subscription.NewRegistry()
+	w := testWebhook(t, reg, "wh_private", "http://localhost:"+port+"/hook")
+
+	cfg := testConfig()
+	cfg.AllowCIDRs = nil
+	cfg.Group = "private-" + kcfg.Topics.WebhookEvents
+	_, rec, stop := runDispatcher(t, cfg, kcfg, reg)
+	defer stop()
+
+	del := testDelivery(w.ID, 11)
+	publishDeliveries(t, kcfg, del)
+
+	failed := kafkatest.ReadAll(t, kcfg, FailedTopic(kcfg.Topics.WebhookEvents), 1, kafkaWait)
+	require.Len(t, failed, 1)
+	var got event.Delivery
+	require.NoError(t, json.Unmarshal(failed[0].Value, &got))
+	assert.Equal(t, del.EventID, got.EventID, "the failed record is the refused event")
+
+	require.Eventually(t, func() bool { return len(rec.Attempts()) >= 1 }, kafkaWait, 20*time.Millisecond)
+	attempts := rec.Attempts()
+	require.Len(t, attempts, 1, "a refused address is not retried")
+	assert.Equal(t, OutcomeRefused, attempts[0].Outcome)
+	assert.Equal(t, ClassRefused, attempts[0].Class)
+	assert.True(t, attempts[0].Final)
+	assert.Zero(t, rv.count(), "no request may reach the receiver")
 }
