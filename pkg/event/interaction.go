@@ -64,4 +64,12 @@ type Enriched struct {
 	// within the deduplication window. It is stored but counts nothing and
 	// fires no webhook.
 	Duplicate bool `json:"duplicate"`
+
+	// VisitorHash identifies the visitor in the worker's duplicate window:
+	// a hash of the client address as received, before enrich.privacy
+	// changed IP, and of the user agent. The worker sets it and ClickHouse
+	// stores it, so that a worker taking over a partition can rebuild the
+	// window. It is 0 where no worker set it, as in `clickstream enrich`,
+	// and never appears in JSON.
+	VisitorHash uint64 `json:"-"`
 }

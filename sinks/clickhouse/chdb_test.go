@@ -114,6 +114,8 @@ func indexSlice(col any, i int) any {
 		return s[i]
 	case []uint32:
 		return s[i]
+	case []uint64:
+		return s[i]
 	case []int32:
 		return s[i]
 	case []int64:
@@ -141,7 +143,7 @@ func sqlLiteral(t *testing.T, v any) string {
 			items = append(items, sqlLiteral(t, s))
 		}
 		return "[" + strings.Join(items, ", ") + "]"
-	case uint16, uint32, int32, int64, int:
+	case uint16, uint32, uint64, int32, int64, int:
 		return fmt.Sprint(x)
 	}
 	t.Fatalf("no literal for %T", v)
@@ -230,6 +232,31 @@ func TestModernSchemaOnChDB(t *testing.T) {
 	timestampType := step("SELECT type FROM system.columns WHERE database = 'clickstream' AND table = 'interactions' AND name = 'timestamp'")
 	indexes := step("SELECT name FROM system.data_skipping_indices WHERE database = 'clickstream' ORDER BY name")
 
+	// A table of a release without visitor_hash, one row stored there, the
+	// column added twice as Migrate adds it, then rows of this release.
+	const legacyDB = "legacy"
+	legacySpec := interactionsSpec
+	legacySpec.columns = slices.DeleteFunc(slices.Clone(interactionsSpec.columns), func(c column) bool { return c.name == "visitor_hash" })
+	step("CREATE DATABASE " + legacyDB)
+	step(legacySpec.createSQL(legacyDB, v, ddlOptions{retentionDays: 3650, dedupWindow: 100}))
+	legacyRows := []event.Enriched{visitorRow("legacy0000000001", 0, "198.51.100.7", base.Add(-2*time.Minute))}
+	step(valuesInsert(t, &legacySpec, legacyDB, toInteractionRows(legacyRows, 1, 0), interactionColumns, nil))
+	hashColumn := slices.IndexFunc(interactionsSpec.columns, func(c column) bool { return c.name == "visitor_hash" })
+	addColumn := interactionsSpec.addColumnSQL(legacyDB, hashColumn, v, false)
+	require.Contains(t, addColumn, "IF NOT EXISTS")
+	step(addColumn)
+	step(addColumn)
+	const hash = uint64(1<<63 + 5)
+	newRows := []event.Enriched{
+		visitorRow("new0000000000001", hash, "203.0.113.0", base.Add(-time.Minute)),
+		visitorRow("new0000000000002", hash, "203.0.113.0", base.Add(-30*time.Second)),
+	}
+	step(valuesInsert(t, &interactionsSpec, legacyDB, toInteractionRows(newRows, 1, 1), interactionColumns, nil))
+	legacyTable := legacyDB + "." + TableInteractions
+	hashType := step("SELECT type FROM system.columns WHERE database = 'legacy' AND table = 'interactions' AND name = 'visitor_hash'")
+	legacyColumns := step("SELECT name FROM system.columns WHERE database = 'legacy' AND table = 'interactions' ORDER BY position")
+	recent := step(bindLiterals(t, recentVisitorsSQL(legacyTable, false, 10), int32(1), int64(10), base.Add(-time.Hour).Unix()))
+
 	version, results := runChDB(t, python, stmts)
 	t.Logf("chDB engine %s", version)
 	for i, r := range results {
@@ -261,4 +288,16 @@ func TestModernSchemaOnChDB(t *testing.T) {
 
 	assert.Equal(t, [][]string{{"DateTime64(3, 'UTC')"}}, cells(results[timestampType].Data))
 	assert.Equal(t, [][]string{{"click_id_bloom"}, {"resource_id_bloom"}}, cells(results[indexes].Data))
+
+	assert.Equal(t, [][]string{{"UInt64"}}, cells(results[hashType].Data))
+	var names []string
+	for _, row := range cells(results[legacyColumns].Data) {
+		names = append(names, row[0])
+	}
+	assert.Equal(t, interactionsSpec.insertColumns(false), slices.DeleteFunc(names, func(n string) bool { return n == "inserted_at" }),
+		"the added column sits where a new table has it")
+	assert.Equal(t, [][]string{
+		{"link_a", strconv.FormatUint(hash, 10), "", "", strconv.FormatInt(base.Add(-30*time.Second).UnixMilli(), 10), "new0000000000002"},
+		{"link_a", "0", "198.51.100.7", "Mozilla/5.0", strconv.FormatInt(base.Add(-2*time.Minute).UnixMilli(), 10), "legacy0000000001"},
+	}, cells(results[recent].Data))
 }

@@ -29,6 +29,11 @@ const (
 	codeDatabaseAlreadyExists = 82
 )
 
+// codeIllegalColumn is the error code that 18.16 returns for ALTER TABLE
+// ... ADD COLUMN of a column that exists already ("Cannot add column ...:
+// column with this name already exists"). Other column errors use it too.
+const codeIllegalColumn = 44
+
 // Client writes to and reads from the clickstream tables over the native
 // protocol. It is safe for concurrent use because the driver pools
 // connections.
@@ -104,7 +109,7 @@ func newClient(ctx context.Context, conn driver.Conn, cfg Config, log *zap.Logge
 	c.setLayouts(layouts)
 	for name, l := range layouts {
 		if len(l.missing) > 0 {
-			log.Warn("table lacks columns this client writes; Migrate reports the fix",
+			log.Warn("table lacks columns this client writes, so inserts fail until Migrate (clickstream migrate) adds them or names those it cannot add",
 				zap.String("table", c.table(name)), zap.Strings("missing", l.missing))
 		}
 	}
@@ -129,11 +134,12 @@ func (c *Client) Close() error {
 }
 
 // Migrate creates the database and the tables that do not exist yet, with
-// the column types and features of the server's version, and then checks
-// that every table has the columns this package writes. It changes nothing
-// in existing tables, so it is safe to run on every start, twice, or from
-// several processes at once. Retention and the deduplication window apply
-// only to tables it creates.
+// the column types and features of the server's version, adds to existing
+// tables the columns of later releases that they lack (visitor_hash), and
+// then checks that every table has the columns this package writes. It
+// changes nothing else in existing tables, so it is safe to run on every
+// start, twice, or from several processes at once. Retention and the
+// deduplication window apply only to tables it creates.
 //
 // NOTE: the tables are plain ReplacingMergeTree on one server. A replicated
 // or sharded cluster needs ReplicatedReplacingMergeTree tables created ON
@@ -155,6 +161,15 @@ func (c *Client) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	added, err := c.addMissingColumns(ctx, layouts)
+	if err != nil {
+		return err
+	}
+	if added {
+		if layouts, err = c.inspect(ctx); err != nil {
+			return err
+		}
+	}
 	for _, t := range allTables {
 		if l := layouts[t.name]; len(l.missing) > 0 {
 			return fmt.Errorf("%w: %s.%s lacks columns %s; add them with ALTER TABLE ... ADD COLUMN or use a new database",
@@ -165,6 +180,52 @@ func (c *Client) Migrate(ctx context.Context) error {
 
 	c.log.Info("clickhouse schema ready", zap.String("database", db), zap.Stringer("version", c.version),
 		zap.Bool("splitMilliseconds", c.isSplitTime(TableInteractions)))
+	return nil
+}
+
+// addMissingColumns adds to each existing table the columns marked
+// addIfMissing that layouts lists as missing, and logs each one. It
+// reports whether it ran any ALTER. Other missing columns are left for
+// Migrate to report.
+func (c *Client) addMissingColumns(ctx context.Context, layouts map[string]tableLayout) (bool, error) {
+	added := false
+	for _, t := range allTables {
+		l := layouts[t.name]
+		if !l.exists {
+			continue
+		}
+		for i, col := range t.columns {
+			if !col.addIfMissing || !slices.Contains(l.missing, col.name) {
+				continue
+			}
+			sql := t.addColumnSQL(c.cfg.Database, i, c.version, l.splitTime)
+			if err := c.execAddColumn(ctx, t, col, sql); err != nil {
+				return added, err
+			}
+			added = true
+		}
+	}
+	return added, nil
+}
+
+// execAddColumn runs the ALTER statement sql that adds col to t. Where the
+// server has no IF NOT EXISTS, an error that the column exists counts as
+// success, because another Migrate can add it at the same time. The check
+// after the ALTERs catches a column that is still missing.
+func (c *Client) execAddColumn(ctx context.Context, t *tableSpec, col column, sql string) error {
+	table := c.table(t.name)
+	err := c.conn.Exec(ctx, sql)
+	var ex *clickhouse.Exception
+	if errors.As(err, &ex) && ex.Code == codeIllegalColumn && !c.version.Supports(FeatureAddColumnIfNotExists) {
+		c.log.Info("column added concurrently by another process", zap.String("table", table),
+			zap.String("column", col.name), zap.String("serverMessage", ex.Message))
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("adding column %s to %s: %w", col.name, table, err)
+	}
+	c.log.Info("added a missing column to an existing table, whose earlier rows read the default",
+		zap.String("table", table), zap.String("column", col.name), zap.String("type", columnType(col, c.version)))
 	return nil
 }
 

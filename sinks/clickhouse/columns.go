@@ -12,7 +12,7 @@ import (
 // valueFuncs maps each inserted column of a table to the function that reads
 // its value from one row. Each value must have the Go type that buildColumn
 // expects for the column's kind: string, time.Time, bool, float64, uint16,
-// uint32, int32, int64 or []string.
+// uint32, uint64, int32, int64 or []string.
 type valueFuncs[R any] map[string]func(*R) any
 
 // columnReader reads one column from every row at once and returns a slice
@@ -96,6 +96,8 @@ func boxedReader[R any](c column, fn func(*R) any) columnReader[R] {
 			return collect[R, uint16](rows, fn)
 		case kindUInt32:
 			return collect[R, uint32](rows, fn)
+		case kindUInt64:
+			return collect[R, uint64](rows, fn)
 		case kindInt32:
 			return collect[R, int32](rows, fn)
 		case kindInt64:
@@ -138,6 +140,8 @@ func buildColumn(c column, values any, splitTime bool) ([]any, error) {
 		return one(expect[uint16](values))
 	case kindUInt32:
 		return one(expect[uint32](values))
+	case kindUInt64:
+		return one(expect[uint64](values))
 	case kindInt32:
 		return one(expect[int32](values))
 	case kindInt64:

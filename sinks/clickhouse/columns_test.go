@@ -31,6 +31,7 @@ func TestBuildColumnsTypes(t *testing.T) {
 		Interaction: event.Interaction{Timestamp: event.NewTime(ts), Bot: true},
 		BotReasons:  nil,
 		ASN:         13335,
+		VisitorHash: 1 << 63,
 	}
 	rows := []interactionRow{{Enriched: &e, partition: 4, offset: 77}}
 
@@ -47,6 +48,7 @@ func TestBuildColumnsTypes(t *testing.T) {
 	assert.Equal(t, []bool{true}, byName["bot"])
 	assert.Equal(t, [][]string{{}}, byName["bot_reasons"], "nil reasons become an empty array")
 	assert.Equal(t, []uint32{13335}, byName["asn"])
+	assert.Equal(t, []uint64{1 << 63}, byName["visitor_hash"])
 	assert.Equal(t, []int32{4}, byName["kafka_partition"])
 	assert.Equal(t, []int64{77}, byName["kafka_offset"])
 }
@@ -104,6 +106,7 @@ var boxedInteractionValues = valueFuncs[interactionRow]{
 	"referer_raw":     func(r *interactionRow) any { return r.RefererRaw },
 	"method":          func(r *interactionRow) any { return r.Method },
 	"duplicate":       func(r *interactionRow) any { return r.Duplicate },
+	"visitor_hash":    func(r *interactionRow) any { return r.VisitorHash },
 	"resource_type":   func(r *interactionRow) any { return string(r.Resource.Type) },
 	"resource_id":     func(r *interactionRow) any { return r.Resource.ID },
 	"project_id":      func(r *interactionRow) any { return r.Resource.ProjectID },
@@ -132,6 +135,7 @@ func variedRows(n int) []interactionRow {
 			RefererRaw: "https://www.google.com/?q=" + s,
 			Region:     "CA", Latitude: 37.5 + float64(i), Longitude: -122.25 - float64(i),
 			BrowserVersion: "127.0", OSVersion: "10.15", Datacenter: i%3 == 1, ASN: uint32(13335 + i), Duplicate: i%3 == 2,
+			VisitorHash: 0xcbf29ce484222325 + uint64(i),
 		}
 		if e.Bot {
 			e.BotReasons = []string{"crawler", "datacenter"}

@@ -116,6 +116,7 @@ var interactionColumns = columnReaders[interactionRow]{
 	"referer_raw":     readColumn(func(r *interactionRow) string { return r.RefererRaw }),
 	"method":          readColumn(func(r *interactionRow) string { return r.Method }),
 	"duplicate":       readColumn(func(r *interactionRow) bool { return r.Duplicate }),
+	"visitor_hash":    readColumn(func(r *interactionRow) uint64 { return r.VisitorHash }),
 	"resource_type":   readColumn(func(r *interactionRow) string { return string(r.Resource.Type) }),
 	"resource_id":     readColumn(func(r *interactionRow) string { return r.Resource.ID }),
 	"project_id":      readColumn(func(r *interactionRow) string { return r.Resource.ProjectID }),

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/clickstream/clickstream/pkg/event"
 )
@@ -42,17 +44,23 @@ func newTestClient(tb testing.TB) *Client {
 // registers the drop of the database.
 func openTestClient(tb testing.TB, database string) *Client {
 	tb.Helper()
-	cfg := DefaultConfig()
-	cfg.Addr = []string{testAddr()}
-	cfg.Database = database
-
-	ctx := context.Background()
 	// Benchmarks log warnings only, so that their output stays readable.
 	var opts []zaptest.LoggerOption
 	if _, ok := tb.(*testing.B); ok {
 		opts = append(opts, zaptest.Level(zap.WarnLevel))
 	}
-	c, err := Open(ctx, cfg, zaptest.NewLogger(tb, opts...))
+	return openTestClientWithLog(tb, database, zaptest.NewLogger(tb, opts...))
+}
+
+// openTestClientWithLog is openTestClient with the client logging to log.
+func openTestClientWithLog(tb testing.TB, database string, log *zap.Logger) *Client {
+	tb.Helper()
+	cfg := DefaultConfig()
+	cfg.Addr = []string{testAddr()}
+	cfg.Database = database
+
+	ctx := context.Background()
+	c, err := Open(ctx, cfg, log)
 	require.NoError(tb, err)
 	tb.Cleanup(func() {
 		err := c.conn.Exec(ctx, "DROP DATABASE IF EXISTS "+database)
@@ -175,6 +183,7 @@ func TestInsertInteractionsReadBack(t *testing.T) {
 	full.Bot = true
 	full.BotReasons = []string{"crawler", "datacenter"}
 	full.Duplicate = true
+	full.VisitorHash = 0xfedcba9876543210
 
 	empty := event.Enriched{
 		Interaction: event.Interaction{Timestamp: event.NewTime(base.Add(999 * time.Millisecond)), ClickID: "AAAAAAAAAAAAAAA2", Referer: event.DirectReferer},
@@ -228,7 +237,7 @@ func readInteractions(tb testing.TB, c *Client) []storedInteraction {
 		dest = append(dest, &e.ClickID, &e.URL, &e.IP, &e.Continent, &e.Country, &e.City, &e.Region,
 			&e.Latitude, &e.Longitude, &e.Device, &e.Browser, &e.BrowserVersion, &e.OS, &e.OSVersion,
 			&e.UA, &e.Bot, &e.BotReasons, &e.Datacenter, &e.ASN, &e.QR, &e.Referer, &e.RefererRaw,
-			&e.Method, &e.Duplicate, &resource, &e.Resource.ID, &e.Resource.ProjectID,
+			&e.Method, &e.Duplicate, &e.VisitorHash, &resource, &e.Resource.ID, &e.Resource.ProjectID,
 			&e.Resource.Domain, &e.Resource.Key, &s.partition, &s.offset)
 		require.NoError(tb, rows.Scan(dest...))
 
@@ -267,6 +276,7 @@ func assertInteraction(t *testing.T, want event.Enriched, got storedInteraction)
 	assert.Equal(t, want.RefererRaw, got.RefererRaw)
 	assert.Equal(t, want.Method, got.Method)
 	assert.Equal(t, want.Duplicate, got.Duplicate)
+	assert.Equal(t, want.VisitorHash, got.VisitorHash)
 	assert.Equal(t, want.Resource, got.Resource)
 }
 
@@ -567,37 +577,168 @@ func TestUnknownColumnIsPermanent(t *testing.T) {
 	assert.False(t, IsRetryable(err))
 }
 
+// visitorRow returns a counted interaction of resource link_a for
+// RecentVisitors, from the visitor with hash, stored with ip.
+func visitorRow(clickID string, hash uint64, ip string, at time.Time) event.Enriched {
+	e := event.Enriched{Resource: event.ResourceRef{Type: event.ResourceLink, ID: "link_a", ProjectID: "p"}, VisitorHash: hash}
+	e.Interaction = event.Interaction{Timestamp: event.NewTime(at), ClickID: clickID, IP: ip, UA: "Mozilla/5.0"}
+	return e
+}
+
 func TestRecentVisitors(t *testing.T) {
 	c := newTestClient(t)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	row := func(id, ip string, at time.Time, bot bool) event.Enriched {
-		e := event.Enriched{Resource: event.ResourceRef{Type: event.ResourceLink, ID: "link_a", ProjectID: "p"}}
-		e.Interaction = event.Interaction{Timestamp: event.NewTime(at), ClickID: id, IP: ip, UA: "Mozilla/5.0", Bot: bot}
-		return e
-	}
+	bot := visitorRow("click00000000004", 4, "203.0.113.0", now.Add(-time.Minute))
+	bot.Bot = true
 	rows := []event.Enriched{
-		row("click00000000001", "203.0.113.1", now.Add(-10*time.Minute), false),
-		row("click00000000002", "203.0.113.1", now.Add(-5*time.Minute), false),
-		row("click00000000003", "203.0.113.2", now.Add(-3*time.Hour), false),
-		row("click00000000004", "203.0.113.3", now.Add(-time.Minute), true),
-		row("click00000000005", "203.0.113.4", now.Add(-time.Minute), false),
+		// Two visitors behind one truncated address, with different hashes.
+		visitorRow("click00000000001", 1, "203.0.113.0", now.Add(-10*time.Minute)),
+		visitorRow("click00000000002", 1, "203.0.113.0", now.Add(-5*time.Minute)),
+		visitorRow("click00000000007", 7, "203.0.113.0", now.Add(-4*time.Minute)),
+		visitorRow("click00000000003", 3, "203.0.113.0", now.Add(-3*time.Hour)),
+		bot,
+		visitorRow("click00000000005", 5, "203.0.113.0", now.Add(-time.Minute)),
+		// A row stored before visitor_hash existed reads 0.
+		visitorRow("click00000000006", 0, "198.51.100.7", now.Add(-2*time.Minute)),
 	}
-	src := Source{Topic: "hits", Partition: 1, FirstOffset: 100, LastOffset: 104, Offsets: []int64{100, 101, 102, 103, 104}}
+	src := Source{Topic: "hits", Partition: 1, FirstOffset: 100, LastOffset: 106, Offsets: []int64{100, 101, 102, 103, 104, 106, 105}}
 	require.NoError(t, c.InsertInteractions(ctx, rows, src))
 
-	visitors, err := c.RecentVisitors(ctx, 1, 104, now.Add(-time.Hour), 10)
+	visitors, err := c.RecentVisitors(ctx, 1, 106, now.Add(-time.Hour), 10)
 	require.NoError(t, err)
 
-	require.Len(t, visitors, 1, "old, bot, later-offset and other-partition rows are left out: %+v", visitors)
-	assert.Equal(t, "203.0.113.1", visitors[0].IP)
-	assert.Equal(t, "link_a", visitors[0].ResourceID)
-	assert.Equal(t, now.Add(-5*time.Minute).Unix(), visitors[0].Last.Unix())
-	assert.Equal(t, "click00000000002", visitors[0].ClickID, "the click id of the latest interaction")
+	require.Len(t, visitors, 3, "old, bot and later-offset rows are left out: %+v", visitors)
+	legacy := visitors[0]
+	assert.Equal(t, uint64(0), legacy.Hash)
+	assert.Equal(t, "198.51.100.7", legacy.IP, "a row without hash returns its stored address")
+	assert.Equal(t, "Mozilla/5.0", legacy.UA)
+	assert.Equal(t, "click00000000006", legacy.ClickID)
+
+	assert.Equal(t, uint64(7), visitors[1].Hash)
+	assert.Equal(t, "click00000000007", visitors[1].ClickID)
+
+	latest := visitors[2]
+	assert.Equal(t, uint64(1), latest.Hash)
+	assert.Empty(t, latest.IP, "a row with hash returns no address")
+	assert.Empty(t, latest.UA)
+	assert.Equal(t, "link_a", latest.ResourceID)
+	assert.True(t, now.Add(-5*time.Minute).Equal(latest.Last), "last: %s", latest.Last)
+	assert.Equal(t, "click00000000002", latest.ClickID, "the click id of the latest interaction")
 
 	other, err := c.RecentVisitors(ctx, 2, 1000, now.Add(-time.Hour), 10)
 	require.NoError(t, err)
 	assert.Empty(t, other)
+}
+
+// createTableWithout creates table spec in the database of c as a release
+// without the named columns created it.
+func createTableWithout(t *testing.T, c *Client, spec *tableSpec, names ...string) {
+	t.Helper()
+	old := *spec
+	old.columns = slices.DeleteFunc(slices.Clone(spec.columns), func(col column) bool { return slices.Contains(names, col.name) })
+	ctx := context.Background()
+	require.NoError(t, c.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+c.cfg.Database))
+	require.NoError(t, c.conn.Exec(ctx, old.createSQL(c.cfg.Database, c.version, c.ddlOptions(spec))))
+}
+
+// insertLegacyVisit inserts a counted interaction of link_a with the
+// columns a release without visitor_hash wrote, all others left to their
+// defaults. It sends a native batch, because an INSERT with its VALUES in
+// the query text timed out through conn.Exec on 18.16.
+func insertLegacyVisit(t *testing.T, c *Client, clickID, ip string, at time.Time, offset int64) {
+	t.Helper()
+	columns := []string{"timestamp", "click_id", "ip", "ua", "resource_type", "resource_id", "project_id", "kafka_partition", "kafka_offset"}
+	values := []any{at, clickID, ip, "Mozilla/5.0", "link", "link_a", "p", int32(0), offset}
+	if c.isSplitTime(TableInteractions) {
+		columns = slices.Insert(columns, 1, "timestamp_ms")
+		values = slices.Insert(values, 1, any(uint16(at.Nanosecond()/int(time.Millisecond))))
+		values[0] = at.Truncate(time.Second)
+	}
+
+	ctx := context.Background()
+	batch, err := c.conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s (%s)", c.table(TableInteractions), strings.Join(columns, ", ")))
+	require.NoError(t, err)
+	require.NoError(t, batch.Append(values...))
+	require.NoError(t, batch.Send())
+}
+
+func TestMigrateAddsVisitorHash(t *testing.T) {
+	database := "clickstream_test_" + randomSuffix(t)
+	setup := openTestClient(t, database)
+	createTableWithout(t, setup, &interactionsSpec, "visitor_hash")
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	insertLegacyVisit(t, setup, "legacy0000000001", "198.51.100.7", now.Add(-2*time.Minute), 0)
+
+	core, logs := observer.New(zap.InfoLevel)
+	c := openTestClientWithLog(t, database, zap.New(core))
+	ctx := context.Background()
+	require.NoError(t, c.Migrate(ctx))
+	require.NoError(t, c.Migrate(ctx), "a second Migrate finds the column")
+
+	added := logs.FilterMessageSnippet("added a missing column").All()
+	require.Len(t, added, 1)
+	assert.Equal(t, "visitor_hash", added[0].ContextMap()["column"])
+	assert.Equal(t, c.table(TableInteractions), added[0].ContextMap()["table"])
+
+	var createSQL string
+	query := fmt.Sprintf("SELECT create_table_query FROM system.tables WHERE database = '%s' AND name = 'interactions'", database)
+	require.NoError(t, c.conn.QueryRow(ctx, query).Scan(&createSQL))
+	at := strings.Index(createSQL, "visitor_hash UInt64")
+	require.Positive(t, at, createSQL)
+	assert.Less(t, strings.Index(createSQL, "duplicate"), at, "added after duplicate, as a new table has it")
+	assert.Less(t, at, strings.Index(createSQL, "resource_type"))
+
+	rows := []event.Enriched{visitorRow("new0000000000001", 99, "203.0.113.0", now.Add(-time.Minute))}
+	src := Source{Topic: "hits", Partition: 0, FirstOffset: 1, LastOffset: 1}
+	require.NoError(t, c.InsertInteractions(ctx, rows, src))
+
+	visitors, err := c.RecentVisitors(ctx, 0, 2, now.Add(-time.Hour), 10)
+	require.NoError(t, err)
+	require.Len(t, visitors, 2)
+	assert.Equal(t, uint64(99), visitors[0].Hash)
+	assert.Equal(t, "new0000000000001", visitors[0].ClickID)
+	assert.Equal(t, uint64(0), visitors[1].Hash, "the row stored before the column reads 0")
+	assert.Equal(t, "198.51.100.7", visitors[1].IP)
+	assert.Equal(t, "legacy0000000001", visitors[1].ClickID)
+}
+
+func TestMigrateAddsVisitorHashConcurrently(t *testing.T) {
+	database := "clickstream_test_" + randomSuffix(t)
+	createTableWithout(t, openTestClient(t, database), &interactionsSpec, "visitor_hash")
+
+	clients := make([]*Client, 4)
+	for i := range clients {
+		clients[i] = openTestClient(t, database)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(clients))
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = c.Migrate(context.Background())
+		}()
+	}
+	wg.Wait()
+
+	for i, err := range errs {
+		assert.NoError(t, err, "client %d", i)
+	}
+	n := queryUint64(t, clients[0], fmt.Sprintf(
+		"SELECT count() FROM system.columns WHERE database = '%s' AND table = 'interactions' AND name = 'visitor_hash'", database))
+	assert.Equal(t, uint64(1), n)
+}
+
+func TestMigrateRejectsOtherMissingColumn(t *testing.T) {
+	database := "clickstream_test_" + randomSuffix(t)
+	createTableWithout(t, openTestClient(t, database), &interactionsSpec, "visitor_hash", "referer_raw")
+	c := openTestClient(t, database)
+
+	err := c.Migrate(context.Background())
+
+	require.ErrorIs(t, err, ErrSchemaMismatch)
+	assert.ErrorContains(t, err, "lacks columns referer_raw")
 }
 
 func TestSummaryOfMissingDatabase(t *testing.T) {

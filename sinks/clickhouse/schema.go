@@ -33,6 +33,7 @@ const (
 	kindFloat64
 	kindUInt16
 	kindUInt32
+	kindUInt64
 	kindInt32
 	kindInt64
 	// kindStringArray is an array of strings with few distinct values.
@@ -48,6 +49,10 @@ type column struct {
 	// defaultExpr, when set, is the DEFAULT expression. Inserts leave such
 	// a column out.
 	defaultExpr string
+	// addIfMissing marks a column added after the table's first release.
+	// Migrate adds it to an existing table that lacks it, and the rows
+	// stored before read its type's default (0 or the empty string).
+	addIfMissing bool
 }
 
 // skipIndex is a data skipping index, created on servers that have them.
@@ -114,6 +119,9 @@ var interactionsSpec = tableSpec{
 		{name: "referer_raw", kind: kindString, codec: "ZSTD(3)"},
 		{name: "method", kind: kindLowCardinality},
 		{name: "duplicate", kind: kindBool},
+		// visitor_hash is event.Enriched.VisitorHash, which RecentVisitors
+		// returns. Random 64-bit values gain nothing from a codec.
+		{name: "visitor_hash", kind: kindUInt64, addIfMissing: true},
 		{name: "resource_type", kind: kindLowCardinality},
 		{name: "resource_id", kind: kindString},
 		{name: "project_id", kind: kindString},
@@ -207,6 +215,8 @@ func columnType(c column, v Version) string {
 		return "UInt16"
 	case kindUInt32:
 		return "UInt32"
+	case kindUInt64:
+		return "UInt64"
 	case kindInt32:
 		return "Int32"
 	case kindInt64:
@@ -220,20 +230,25 @@ func columnType(c column, v Version) string {
 	return "String"
 }
 
+// columnDef renders the definition of c for a server of version v.
+func columnDef(c column, v Version) string {
+	def := c.name + " " + columnType(c, v)
+	if c.defaultExpr != "" {
+		def += " DEFAULT " + c.defaultExpr
+	}
+	if c.codec != "" && v.Supports(FeatureCodecs) {
+		def += " CODEC(" + c.codec + ")"
+	}
+	return def
+}
+
 // columnDefs renders the column definitions of t, one per line. A time
 // column on a server without DateTime64 gets its milliseconds column right
 // after it.
 func (t *tableSpec) columnDefs(v Version) []string {
 	var defs []string
 	for _, c := range t.columns {
-		def := c.name + " " + columnType(c, v)
-		if c.defaultExpr != "" {
-			def += " DEFAULT " + c.defaultExpr
-		}
-		if c.codec != "" && v.Supports(FeatureCodecs) {
-			def += " CODEC(" + c.codec + ")"
-		}
-		defs = append(defs, def)
+		defs = append(defs, columnDef(c, v))
 
 		if c.kind == kindTime && !v.Supports(FeatureDateTime64) {
 			defs = append(defs, c.name+msSuffix+" UInt16")
@@ -266,6 +281,29 @@ func (t *tableSpec) createSQL(database string, v Version, opts ddlOptions) strin
 		fmt.Fprintf(&b, ", non_replicated_deduplication_window = %d", opts.dedupWindow)
 	}
 	return b.String()
+}
+
+// addColumnSQL returns the ALTER TABLE statement that adds column i of t
+// to an existing table in database, after the column that precedes it in
+// t.columns. splitTime is the layout of the existing table. IF NOT EXISTS
+// is left out on servers that reject it, such as 18.16.
+func (t *tableSpec) addColumnSQL(database string, i int, v Version, splitTime bool) string {
+	c := t.columns[i]
+	sql := fmt.Sprintf("ALTER TABLE %s.%s ADD COLUMN ", database, t.name)
+	if v.Supports(FeatureAddColumnIfNotExists) {
+		sql += "IF NOT EXISTS "
+	}
+	sql += columnDef(c, v)
+
+	if i > 0 {
+		prev := t.columns[i-1]
+		after := prev.name
+		if prev.kind == kindTime && splitTime {
+			after += msSuffix
+		}
+		sql += " AFTER " + after
+	}
+	return sql
 }
 
 // insertColumns returns the column names an insert into t sends, in the

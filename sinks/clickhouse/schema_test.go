@@ -41,6 +41,7 @@ const interactionsDDL1816 = `CREATE TABLE IF NOT EXISTS clickstream.interactions
     referer_raw String,
     method String,
     duplicate UInt8,
+    visitor_hash UInt64,
     resource_type String,
     resource_id String,
     project_id String,
@@ -82,6 +83,7 @@ const interactionsDDL248 = `CREATE TABLE IF NOT EXISTS clickstream.interactions
     referer_raw String CODEC(ZSTD(3)),
     method LowCardinality(String),
     duplicate Bool,
+    visitor_hash UInt64,
     resource_type LowCardinality(String),
     resource_id String,
     project_id String,
@@ -209,6 +211,53 @@ func TestLayoutOfModernTable(t *testing.T) {
 
 	assert.False(t, l.splitTime)
 	assert.Equal(t, []string{"asn", "bot"}, l.missing)
+}
+
+func TestLayoutOfTableWithoutVisitorHash(t *testing.T) {
+	old := map[string]string{}
+	for _, name := range interactionsSpec.insertColumns(true) {
+		old[name] = "String"
+	}
+	old["timestamp"] = "DateTime('UTC')"
+	delete(old, "visitor_hash")
+
+	l := layoutOf(&interactionsSpec, old, v18)
+
+	assert.Equal(t, []string{"visitor_hash"}, l.missing)
+}
+
+func TestAddColumnSQL(t *testing.T) {
+	i := slices.IndexFunc(interactionsSpec.columns, func(c column) bool { return c.name == "visitor_hash" })
+
+	assert.Equal(t, "ALTER TABLE clickstream.interactions ADD COLUMN visitor_hash UInt64 AFTER duplicate",
+		interactionsSpec.addColumnSQL("clickstream", i, v18, true))
+	assert.Equal(t, "ALTER TABLE clickstream.interactions ADD COLUMN IF NOT EXISTS visitor_hash UInt64 AFTER duplicate",
+		interactionsSpec.addColumnSQL("clickstream", i, v24, false))
+}
+
+func TestAddColumnSQLAfterSplitTime(t *testing.T) {
+	spec := tableSpec{name: "t", columns: []column{
+		{name: "time", kind: kindTime},
+		{name: "n", kind: kindUInt64, addIfMissing: true},
+	}}
+
+	assert.Equal(t, "ALTER TABLE db.t ADD COLUMN n UInt64 AFTER time_ms", spec.addColumnSQL("db", 1, v18, true))
+	assert.Equal(t, "ALTER TABLE db.t ADD COLUMN IF NOT EXISTS n UInt64 AFTER time", spec.addColumnSQL("db", 1, v24, false))
+}
+
+func TestAddedColumnsAreNotKeysOrTimes(t *testing.T) {
+	// A column added to an existing table cannot join its sort key, and a
+	// time column would need its _ms column added too.
+	for _, spec := range allTables {
+		for _, c := range spec.columns {
+			if !c.addIfMissing {
+				continue
+			}
+			assert.NotContains(t, spec.orderBy, c.name, "%s.%s", spec.name, c.name)
+			assert.NotEqual(t, kindTime, c.kind, "%s.%s", spec.name, c.name)
+			assert.Empty(t, c.defaultExpr, "%s.%s", spec.name, c.name)
+		}
+	}
 }
 
 func TestLayoutOfMissingTable(t *testing.T) {

@@ -43,6 +43,9 @@ const (
 	// setting together with the non_replicated_deduplication_window table
 	// setting, which lets a plain MergeTree table drop a repeated insert.
 	FeatureInsertDeduplicationToken
+	// FeatureAddColumnIfNotExists is ALTER TABLE ... ADD COLUMN IF NOT
+	// EXISTS. 18.16.1 rejects it with a syntax error.
+	FeatureAddColumnIfNotExists
 )
 
 // minVersions lists the oldest release this package uses each feature on.
@@ -52,7 +55,9 @@ const (
 // experimental setting, codecs and TTL came during 19.x.
 //
 // NOTE: the exact 19.x releases were not checked and no 19.x server was
-// tested, so those three features are also gated at 20.1.
+// tested, so those three features are also gated at 20.1. So is ADD COLUMN
+// IF NOT EXISTS, which 18.16.1 rejects and chDB 26.9 accepts, with no
+// release in between checked.
 var minVersions = map[Feature]Version{
 	FeatureDateTime64:               {Major: 20, Minor: 1},
 	FeatureLowCardinality:           {Major: 20, Minor: 1},
@@ -61,6 +66,7 @@ var minVersions = map[Feature]Version{
 	FeatureSkipIndexes:              {Major: 20, Minor: 1},
 	FeatureBool:                     {Major: 21, Minor: 12},
 	FeatureInsertDeduplicationToken: {Major: 22, Minor: 2},
+	FeatureAddColumnIfNotExists:     {Major: 20, Minor: 1},
 }
 
 // Supports reports whether a server of version v has feature f.
@@ -89,6 +95,8 @@ func (f Feature) String() string {
 		return "Bool"
 	case FeatureInsertDeduplicationToken:
 		return "insert_deduplication_token"
+	case FeatureAddColumnIfNotExists:
+		return "ADD COLUMN IF NOT EXISTS"
 	}
 	return fmt.Sprintf("Feature(%d)", int(f))
 }
