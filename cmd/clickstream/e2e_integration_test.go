@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/clickstream/clickstream/enrich"
 	"github.com/clickstream/clickstream/pkg/catalog"
 	"github.com/clickstream/clickstream/pkg/event"
 	"github.com/clickstream/clickstream/pkg/kafka"
@@ -389,6 +390,42 @@ func TestPipelineWorkerRestartLosesNothing(t *testing.T) {
 		delete(ids, id)
 	}
 	require.Empty(t, ids, "hits missing after the restart")
+}
+
+// TestPipelineRestartKeepsWindowWithPrivacy stores a visit with
+// enrich.privacy.ip truncate and restarts the worker. The same visitor's
+// next hit must be stored as a repeat and fire no webhook, and another
+// visitor behind the same truncated address must count.
+func TestPipelineRestartKeepsWindowWithPrivacy(t *testing.T) {
+	rt, rcv := newRuntime(t, 1)
+	rt.cfg.Enrich.Privacy.IP = enrich.IPTruncate
+	p := startPipeline(t, rt, rcv)
+
+	first := p.get(t, http.MethodGet, "codeqr.link", "/79ys3WA", "81.2.69.142", chromeMac, "")
+	require.Equal(t, http.StatusFound, first.StatusCode)
+	waitUntil(t, 60*time.Second, "the first visit in ClickHouse", func() bool {
+		return p.count(t, "SELECT count() FROM {db}.interactions") >= 1
+	})
+	require.Equal(t, uint64(1), p.count(t, "SELECT count() FROM {db}.interactions WHERE ip = '81.2.69.0' AND visitor_hash != 0"),
+		"the address is stored truncated, next to the visitor hash")
+	waitUntil(t, 30*time.Second, "the first delivery", func() bool { return rcv.Stats().Verified >= 1 })
+	p.stop()
+
+	again := startPipeline(t, rt, rcv)
+	repeat := again.get(t, http.MethodGet, "codeqr.link", "/79ys3WA", "81.2.69.142", chromeMac, "")
+	require.Equal(t, http.StatusFound, repeat.StatusCode)
+	other := again.get(t, http.MethodGet, "codeqr.link", "/79ys3WA", "81.2.69.143", chromeMac, "")
+	require.Equal(t, http.StatusFound, other.StatusCode)
+	waitUntil(t, 60*time.Second, "3 interactions in ClickHouse", func() bool {
+		return again.count(t, "SELECT count() FROM {db}.interactions") >= 3
+	})
+	require.Equal(t, uint64(1), again.count(t, "SELECT count() FROM {db}.interactions WHERE duplicate = 1"),
+		"the visitor's hit after the restart is a repeat")
+	require.Equal(t, uint64(3), again.count(t, "SELECT count() FROM {db}.interactions WHERE ip = '81.2.69.0'"))
+
+	waitUntil(t, 30*time.Second, "2 verified deliveries", func() bool { return rcv.Stats().Verified >= 2 })
+	time.Sleep(time.Second)
+	require.Equal(t, 2, rcv.Stats().Verified, "the first visit and the other visitor fire, the repeat does not")
 }
 
 // TestEnrichCommandMatchesWorker feeds the raw hits the edge published to the

@@ -48,7 +48,7 @@ func (s chStore) RecentVisitors(ctx context.Context, partition int, before int64
 	}
 	out := make([]worker.Visitor, len(visitors))
 	for i, v := range visitors {
-		out[i] = worker.Visitor{ResourceID: v.ResourceID, IP: v.IP, UA: v.UA, Last: v.Last, ClickID: v.ClickID}
+		out[i] = worker.Visitor{ResourceID: v.ResourceID, Hash: v.Hash, IP: v.IP, UA: v.UA, Last: v.Last, ClickID: v.ClickID}
 	}
 	return out, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"strconv"
 	"time"
 
@@ -105,15 +104,16 @@ func (p *partition) decode(msgs []kafkago.Message) (rows []event.Enriched, resen
 			continue
 		}
 
-		// The row is enriched in place, because event.Enriched takes 424
+		// The row is enriched in place, because event.Enriched takes 432
 		// bytes and copying each row into the slice showed in profiles.
 		e := &rows[n]
 		if err := p.enrich(&hit, e); err != nil {
 			dead = append(dead, newDeadLetter(now, m, err))
 			continue
 		}
+		e.VisitorHash = visitorHash(hit.IP, hit.UA)
 		if !e.Bot {
-			switch p.repeat(&hit, e.Timestamp.Time) {
+			switch p.repeat(&hit, e.VisitorHash, e.Timestamp.Time) {
 			case visitRepeat:
 				e.Duplicate = true
 			case visitResent:
@@ -184,20 +184,50 @@ type visitorKey struct {
 	visitor  uint64
 }
 
-func newVisitorKey(resource, ip, ua string) visitorKey {
-	h := fnv.New64a()
-	h.Write([]byte(ip))
-	h.Write([]byte{0})
-	h.Write([]byte(ua))
-	return visitorKey{resource: resource, visitor: h.Sum64()}
+// The parameters of 64-bit FNV-1a, as in hash/fnv.
+const (
+	fnvOffset64 = 14695981039346656037
+	fnvPrime64  = 1099511628211
+)
+
+// visitorHash returns the 64-bit FNV-1a hash of ip, a NUL byte and ua, as
+// hash/fnv.New64a computes it, except that 0 becomes 1 so that a stored 0
+// can mean "not set". ClickHouse stores it, so it must stay the same
+// across releases: a worker that takes over a partition compares the
+// stored hashes with those of new hits. It hashes the strings in place
+// because writing them to a hash.Hash would convert them to []byte.
+//
+// NOTE: the hash has no secret key. Anyone who can read the interactions
+// table can find the IPv4 address of a hit by hashing candidates with its
+// stored user agent: 256 for an address truncated to /24, 2^32 for a
+// dropped one. enrich.privacy.ip does not hide IPv4 addresses from them.
+func visitorHash(ip, ua string) uint64 {
+	h := fnv1a(fnvOffset64, ip)
+	h = fnv1a(h, "\x00")
+	h = fnv1a(h, ua)
+	if h == 0 {
+		return 1
+	}
+	return h
+}
+
+// fnv1a adds the bytes of s to the FNV-1a hash h.
+func fnv1a(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= fnvPrime64
+	}
+	return h
 }
 
 // restoreVisitors fills the duplicate window from the interactions already
 // stored from this partition, so that a worker taking over the partition
 // (after a rebalance or a restart) does not count a recent visitor again.
 //
-// NOTE: with enrich.privacy truncating or dropping addresses, the stored
-// IP differs from the raw one, so those visitors are not restored.
+// The store returns the visitor hash each row was stored with. Rows stored
+// before ClickHouse had the visitor_hash column return 0, and their key is
+// hashed from the stored IP and user agent instead. That key matches new
+// hits only where enrich.privacy.ip left the address as received.
 func (p *partition) restoreVisitors(ctx context.Context) error {
 	window := p.w.cfg.DedupWindow
 	if window == 0 || p.offset < 0 {
@@ -218,27 +248,31 @@ func (p *partition) restoreVisitors(ctx context.Context) error {
 	// Oldest first, so that the most recent visitors stay in the cache.
 	for i := len(visitors) - 1; i >= 0; i-- {
 		v := visitors[i]
-		p.visitors.Put(newVisitorKey(v.ResourceID, v.IP, v.UA), lastVisit{at: v.Last, clickID: v.ClickID})
+		hash := v.Hash
+		if hash == 0 {
+			hash = visitorHash(v.IP, v.UA)
+		}
+		p.visitors.Put(visitorKey{resource: v.ResourceID, visitor: hash}, lastVisit{at: v.Last, clickID: v.ClickID})
 	}
 	p.log.Info("duplicate window restored", zap.Int("visitors", len(visitors)))
 	return nil
 }
 
-// repeat reports whether the same visitor (IP and user agent) had a counted
-// interaction on the same resource within DedupWindow before ts, and
-// whether the hit is that very interaction sent again. It reads
-// the raw hit because privacy settings may have truncated or dropped the
-// stored IP.
+// repeat reports whether the same visitor had a counted interaction on the
+// same resource within DedupWindow before ts, and whether the hit is that
+// very interaction sent again. visitor is the visitorHash of the hit's IP
+// and user agent as received, because privacy settings may have truncated
+// or dropped the stored IP.
 //
 // The window lives in memory per partition; restoreVisitors rebuilds it
 // from ClickHouse when a worker takes the partition over.
-func (p *partition) repeat(hit *event.RawHit, ts time.Time) visitKind {
+func (p *partition) repeat(hit *event.RawHit, visitor uint64, ts time.Time) visitKind {
 	window := p.w.cfg.DedupWindow
 	if window == 0 {
 		return visitNew
 	}
 
-	key := newVisitorKey(hit.Resource.ID, hit.IP, hit.UA)
+	key := visitorKey{resource: hit.Resource.ID, visitor: visitor}
 
 	// Hits of one resource reach the partition in the order the edges
 	// published them, which is not always the order of their timestamps,

@@ -58,9 +58,13 @@ type ResourceCount struct {
 // Visitor is the latest counted interaction of one visitor on one resource.
 type Visitor struct {
 	ResourceID string
-	IP         string
-	UA         string
-	Last       time.Time
+	// Hash is the event.Enriched.VisitorHash the rows were stored with, or
+	// 0 for rows stored before the store kept it.
+	Hash uint64
+	// IP and UA are as stored. They identify the visitor when Hash is 0.
+	IP   string
+	UA   string
+	Last time.Time
 	// ClickID is the click id of the interaction at Last.
 	ClickID string
 }

@@ -9,10 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/clickstream/clickstream/enrich"
 	"github.com/clickstream/clickstream/internal/lru"
 	"github.com/clickstream/clickstream/pkg/catalog"
 	"github.com/clickstream/clickstream/pkg/event"
@@ -68,7 +70,7 @@ func (s *memStore) RecentVisitors(_ context.Context, partition int, before int64
 		if !ok || at.partition != partition || at.offset >= before || r.Timestamp.Before(since) || !counted(&r) {
 			continue
 		}
-		out = append(out, Visitor{ResourceID: r.Resource.ID, IP: r.Interaction.IP, UA: r.UA, Last: r.Timestamp.Time, ClickID: r.ClickID})
+		out = append(out, Visitor{ResourceID: r.Resource.ID, Hash: r.VisitorHash, IP: r.Interaction.IP, UA: r.UA, Last: r.Timestamp.Time, ClickID: r.ClickID})
 	}
 	if len(out) > limit {
 		out = out[:limit]
@@ -162,11 +164,13 @@ type fixture struct {
 	webhooks *subscription.Registry
 	link     event.ResourceRef
 	other    event.ResourceRef
+	// enricher is uaEnricher{} unless a test sets another.
+	enricher Enricher
 }
 
 func newFixture(t *testing.T, kcfg kafka.Config) *fixture {
 	t.Helper()
-	f := &fixture{kafka: kcfg, store: newMemStore(), catalog: catalog.New(), webhooks: subscription.NewRegistry()}
+	f := &fixture{kafka: kcfg, store: newMemStore(), catalog: catalog.New(), webhooks: subscription.NewRegistry(), enricher: uaEnricher{}}
 	f.cfg = DefaultConfig()
 	f.cfg.Group = "workers-" + kafkatest.RandomSuffix()
 	f.cfg.FlushInterval = 100 * time.Millisecond
@@ -191,7 +195,7 @@ func (f *fixture) start(t *testing.T) (stop func()) {
 	events := kafka.NewWriter(f.kafka, f.kafka.Topics.WebhookEvents, kafka.WriterOptions{}, log)
 	dlq := kafka.NewWriter(f.kafka, f.kafka.Topics.DLQ, kafka.WriterOptions{}, log)
 	w, err := New(f.cfg, f.kafka, Deps{
-		Enricher: uaEnricher{}, Store: f.store, Catalog: f.catalog, Webhooks: f.webhooks,
+		Enricher: f.enricher, Store: f.store, Catalog: f.catalog, Webhooks: f.webhooks,
 		Events: events, DLQ: dlq, Log: log,
 	})
 	require.NoError(t, err)
@@ -384,6 +388,76 @@ func TestWorkerRestartKeepsDuplicateWindow(t *testing.T) {
 	require.True(t, f.store.rows[repeat.ClickID].Duplicate, "the restarted worker restores the window from the store")
 }
 
+// privacyEnricher returns the enricher of the enrich package with
+// enrich.privacy.ip set to mode and no GeoIP database.
+func privacyEnricher(t *testing.T, mode enrich.IPMode) *enrich.Enricher {
+	t.Helper()
+	cfg := enrich.DefaultConfig()
+	cfg.Registerer = prometheus.NewRegistry()
+	cfg.Privacy.IP = mode
+	en, err := enrich.New(cfg, zaptest.NewLogger(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { en.Close() })
+	return en
+}
+
+// deliveredClickIDs returns the click ids of the webhook deliveries on the
+// events topic once it holds at least want of them.
+func deliveredClickIDs(t *testing.T, kcfg kafka.Config, want int) []string {
+	t.Helper()
+	var ids []string
+	for _, m := range kafkatest.ReadAll(t, kcfg, kcfg.Topics.WebhookEvents, want, 10*time.Second) {
+		var d event.Delivery
+		require.NoError(t, json.Unmarshal(m.Value, &d))
+		ids = append(ids, d.ClickID)
+	}
+	return ids
+}
+
+func TestWorkerRestartKeepsWindowWithPrivacy(t *testing.T) {
+	const chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+	cases := []struct {
+		mode     enrich.IPMode
+		storedIP string
+	}{
+		{enrich.IPTruncate, "203.0.113.0"},
+		{enrich.IPDrop, ""},
+	}
+	for _, tc := range cases {
+		t.Run(string(tc.mode), func(t *testing.T) {
+			kcfg := kafkatest.Embedded(t, 1, testTopics)
+			f := newFixture(t, kcfg)
+			f.enricher = privacyEnricher(t, tc.mode)
+			now := time.Now()
+			first := testHit(f.link, chrome, "203.0.113.7", now)
+			produce(t, kcfg, mustJSON(t, first))
+
+			stop := f.start(t)
+			waitFor(t, "the first visit", func() bool { return f.store.count() == 1 })
+			stop()
+
+			// The same visitor again, then another visitor whose delivery
+			// shows that the batch of the repeat has been processed.
+			repeat := testHit(f.link, chrome, "203.0.113.7", now.Add(time.Minute))
+			other := testHit(f.link, chrome, "203.0.113.8", now.Add(2*time.Minute))
+			produce(t, kcfg, mustJSON(t, repeat), mustJSON(t, other))
+			restart := f.start(t)
+			defer restart()
+			waitFor(t, "the hits after the restart", func() bool { return f.store.count() == 3 })
+
+			f.store.mu.Lock()
+			require.Equal(t, tc.storedIP, f.store.rows[first.ClickID].IP, "the stored address is what the privacy setting leaves")
+			require.False(t, f.store.rows[first.ClickID].Duplicate)
+			require.True(t, f.store.rows[repeat.ClickID].Duplicate, "the restarted worker restores the window")
+			require.False(t, f.store.rows[other.ClickID].Duplicate)
+			f.store.mu.Unlock()
+
+			require.ElementsMatch(t, []string{first.ClickID, other.ClickID}, deliveredClickIDs(t, kcfg, 2),
+				"the repeat fires no webhook")
+		})
+	}
+}
+
 func TestWorkerResentClickCountsOnce(t *testing.T) {
 	kcfg := kafkatest.Embedded(t, 1, testTopics)
 	f := newFixture(t, kcfg)
@@ -422,6 +496,11 @@ func TestWorkerResentClickCountsOnce(t *testing.T) {
 	require.Equal(t, int64(3), clicks[sentinel.ClickID])
 }
 
+// repeatOf runs p.repeat on hit as decode does.
+func repeatOf(p *partition, hit *event.RawHit) visitKind {
+	return p.repeat(hit, visitorHash(hit.IP, hit.UA), hit.Timestamp.Time)
+}
+
 func TestRepeatTellsResentFromRepeat(t *testing.T) {
 	w := &Worker{cfg: DefaultConfig(), deps: Deps{Now: time.Now}}
 	p := &partition{w: w, visitors: lru.New[visitorKey, lastVisit](10, 10)}
@@ -430,10 +509,10 @@ func TestRepeatTellsResentFromRepeat(t *testing.T) {
 	click := testHit(ref, "ua", "203.0.113.1", now)
 	again := testHit(ref, "ua", "203.0.113.1", now.Add(time.Minute))
 
-	require.Equal(t, visitNew, p.repeat(&click, click.Timestamp.Time))
-	require.Equal(t, visitResent, p.repeat(&click, click.Timestamp.Time))
-	require.Equal(t, visitRepeat, p.repeat(&again, again.Timestamp.Time))
-	require.Equal(t, visitResent, p.repeat(&click, click.Timestamp.Time), "a repeat does not replace the counted click")
+	require.Equal(t, visitNew, repeatOf(p, &click))
+	require.Equal(t, visitResent, repeatOf(p, &click))
+	require.Equal(t, visitRepeat, repeatOf(p, &again))
+	require.Equal(t, visitResent, repeatOf(p, &click), "a repeat does not replace the counted click")
 }
 
 func TestRepeatIgnoresTimestampOrder(t *testing.T) {
@@ -445,7 +524,7 @@ func TestRepeatIgnoresTimestampOrder(t *testing.T) {
 	earlier := testHit(ref, "ua", "203.0.113.1", now.Add(-time.Second))
 	farLater := testHit(ref, "ua", "203.0.113.1", now.Add(2*time.Hour))
 
-	require.Equal(t, visitNew, p.repeat(&later, later.Timestamp.Time))
-	require.Equal(t, visitRepeat, p.repeat(&earlier, earlier.Timestamp.Time), "a hit stamped earlier but processed later is still a repeat")
-	require.Equal(t, visitNew, p.repeat(&farLater, farLater.Timestamp.Time))
+	require.Equal(t, visitNew, repeatOf(p, &later))
+	require.Equal(t, visitRepeat, repeatOf(p, &earlier), "a hit stamped earlier but processed later is still a repeat")
+	require.Equal(t, visitNew, repeatOf(p, &farLater))
 }
