@@ -673,6 +673,13 @@ func TestMigrateAddsVisitorHash(t *testing.T) {
 	core, logs := observer.New(zap.InfoLevel)
 	c := openTestClientWithLog(t, database, zap.New(core))
 	ctx := context.Background()
+	rows := []event.Enriched{visitorRow("new0000000000001", 99, "203.0.113.0", now.Add(-time.Minute))}
+	src := Source{Topic: "hits", Partition: 0, FirstOffset: 1, LastOffset: 1}
+	err := c.InsertInteractions(ctx, rows, src)
+	assert.ErrorContains(t, err, "visitor_hash", "inserts fail until Migrate adds the column")
+	_, err = c.RecentVisitors(ctx, 0, 2, now.Add(-time.Hour), 10)
+	assert.ErrorContains(t, err, "visitor_hash")
+
 	require.NoError(t, c.Migrate(ctx))
 	require.NoError(t, c.Migrate(ctx), "a second Migrate finds the column")
 
@@ -689,9 +696,7 @@ func TestMigrateAddsVisitorHash(t *testing.T) {
 	assert.Less(t, strings.Index(createSQL, "duplicate"), at, "added after duplicate, as a new table has it")
 	assert.Less(t, at, strings.Index(createSQL, "resource_type"))
 
-	rows := []event.Enriched{visitorRow("new0000000000001", 99, "203.0.113.0", now.Add(-time.Minute))}
-	src := Source{Topic: "hits", Partition: 0, FirstOffset: 1, LastOffset: 1}
-	require.NoError(t, c.InsertInteractions(ctx, rows, src))
+	require.NoError(t, c.InsertInteractions(ctx, rows, src), "the insert that failed succeeds after Migrate")
 
 	visitors, err := c.RecentVisitors(ctx, 0, 2, now.Add(-time.Hour), 10)
 	require.NoError(t, err)
