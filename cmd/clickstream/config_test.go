@@ -44,6 +44,7 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 		"log:\n  level: loud\n":              "log.level",
 		"worker:\n  batchsize: 10\n":         "batchsize",
 		"clickhouse:\n  database: \"a-b\"\n": "clickhouse.database",
+		"worker:\n  visitorHashKey: short\n": "worker.visitorHashKey",
 	}
 	for body, want := range cases {
 		t.Run(strings.Fields(body)[0], func(t *testing.T) {

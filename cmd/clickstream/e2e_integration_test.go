@@ -393,12 +393,14 @@ func TestPipelineWorkerRestartLosesNothing(t *testing.T) {
 }
 
 // TestPipelineRestartKeepsWindowWithPrivacy stores a visit with
-// enrich.privacy.ip truncate and restarts the worker. The same visitor's
+// enrich.privacy.ip truncate and a worker.visitorHashKey, and restarts the
+// worker. The same visitor's
 // next hit must be stored as a repeat and fire no webhook, and another
 // visitor behind the same truncated address must count.
 func TestPipelineRestartKeepsWindowWithPrivacy(t *testing.T) {
 	rt, rcv := newRuntime(t, 1)
 	rt.cfg.Enrich.Privacy.IP = enrich.IPTruncate
+	rt.cfg.Worker.VisitorHashKey = "integration-visitor-key"
 	p := startPipeline(t, rt, rcv)
 
 	first := p.get(t, http.MethodGet, "codeqr.link", "/79ys3WA", "81.2.69.142", chromeMac, "")

@@ -20,6 +20,13 @@ type Config struct {
 	// agent) on the same resource is marked duplicate. Zero disables the
 	// check. Default 1h.
 	DedupWindow time.Duration `yaml:"dedupWindow"`
+	// VisitorHashKey is the secret key of the visitor hash that ClickHouse
+	// stores with each interaction (HMAC-SHA256), at least 16 bytes, the
+	// same on every worker of the group. With a key a worker taking over a
+	// partition restores the duplicate window also where enrich.privacy
+	// changed the stored addresses. Without one the hash is stored only
+	// where the address is kept. Default empty.
+	VisitorHashKey string `yaml:"visitorHashKey"`
 	// DedupCacheSize bounds the visitors remembered per partition; the
 	// least recently seen are forgotten first. Default 100000.
 	DedupCacheSize int `yaml:"dedupCacheSize"`
@@ -67,6 +74,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("worker.flushInterval: must be positive, got %s", c.FlushInterval)
 	case c.DedupWindow < 0:
 		return fmt.Errorf("worker.dedupWindow: must not be negative, got %s", c.DedupWindow)
+	case c.VisitorHashKey != "" && len(c.VisitorHashKey) < 16:
+		return fmt.Errorf("worker.visitorHashKey: must be at least 16 bytes, got %d", len(c.VisitorHashKey))
 	case c.DedupCacheSize < 1:
 		return fmt.Errorf("worker.dedupCacheSize: must be at least 1, got %d", c.DedupCacheSize)
 	case c.CounterCacheSize < 1:

@@ -31,6 +31,7 @@ type partition struct {
 
 	visitors *lru.Cache[visitorKey, lastVisit]
 	counters *lru.Cache[string, *counter]
+	hasher   *visitorHasher
 }
 
 func newPartition(w *Worker, gen *kafkago.Generation, a kafkago.PartitionAssignment) *partition {
@@ -43,6 +44,7 @@ func newPartition(w *Worker, gen *kafkago.Generation, a kafkago.PartitionAssignm
 		log:      w.log.With(zap.Int("partition", a.ID)),
 		visitors: lru.New[visitorKey, lastVisit](w.cfg.DedupCacheSize, lruPrealloc),
 		counters: lru.New[string, *counter](w.cfg.CounterCacheSize, lruPrealloc),
+		hasher:   newVisitorHasher(w.cfg.VisitorHashKey),
 	}
 }
 

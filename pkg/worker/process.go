@@ -2,8 +2,12 @@ package worker
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"strconv"
 	"time"
 
@@ -111,9 +115,10 @@ func (p *partition) decode(msgs []kafkago.Message) (rows []event.Enriched, resen
 			dead = append(dead, newDeadLetter(now, m, err))
 			continue
 		}
-		e.VisitorHash = visitorHash(hit.IP, hit.UA)
+		visitor := p.hasher.hash(hit.IP, hit.UA)
+		e.VisitorHash = p.hasher.storedHash(visitor, hit.IP, e.IP)
 		if !e.Bot {
-			switch p.repeat(&hit, e.VisitorHash, e.Timestamp.Time) {
+			switch p.repeat(&hit, visitor, e.Timestamp.Time) {
 			case visitRepeat:
 				e.Duplicate = true
 			case visitResent:
@@ -192,15 +197,9 @@ const (
 
 // visitorHash returns the 64-bit FNV-1a hash of ip, a NUL byte and ua, as
 // hash/fnv.New64a computes it, except that 0 becomes 1 so that a stored 0
-// can mean "not set". ClickHouse stores it, so it must stay the same
-// across releases: a worker that takes over a partition compares the
-// stored hashes with those of new hits. It hashes the strings in place
-// because writing them to a hash.Hash would convert them to []byte.
-//
-// NOTE: the hash has no secret key. Anyone who can read the interactions
-// table can find the IPv4 address of a hit by hashing candidates with its
-// stored user agent: 256 for an address truncated to /24, 2^32 for a
-// dropped one. enrich.privacy.ip does not hide IPv4 addresses from them.
+// can mean "not set". It is the visitor hash of a worker without
+// worker.visitorHashKey. It hashes the strings in place because writing
+// them to a hash.Hash would convert them to []byte.
 func visitorHash(ip, ua string) uint64 {
 	h := fnv1a(fnvOffset64, ip)
 	h = fnv1a(h, "\x00")
@@ -220,14 +219,70 @@ func fnv1a(h uint64, s string) uint64 {
 	return h
 }
 
+// visitorHasher computes the visitor hashes of one partition. With
+// worker.visitorHashKey set, a hash is the first 8 bytes of HMAC-SHA256
+// of ip, a NUL byte and ua under that key, which cannot be turned back
+// into an address without the key. Without a key it is visitorHash.
+//
+// ClickHouse stores the hashes, so they must stay the same across releases
+// and between the workers of a group: a worker that takes over a partition
+// compares the stored hashes with those of new hits. Changing the key
+// empties the window once.
+type visitorHasher struct {
+	// mac is nil without a key.
+	mac hash.Hash
+	buf []byte
+	sum []byte
+}
+
+func newVisitorHasher(key string) *visitorHasher {
+	if key == "" {
+		return &visitorHasher{}
+	}
+	return &visitorHasher{mac: hmac.New(sha256.New, []byte(key)), sum: make([]byte, 0, sha256.Size)}
+}
+
+// keyed reports whether the hashes are keyed.
+func (h *visitorHasher) keyed() bool { return h.mac != nil }
+
+// hash returns the visitor hash of ip and ua, never 0.
+func (h *visitorHasher) hash(ip, ua string) uint64 {
+	if h.mac == nil {
+		return visitorHash(ip, ua)
+	}
+	h.buf = append(h.buf[:0], ip...)
+	h.buf = append(h.buf, 0)
+	h.buf = append(h.buf, ua...)
+	h.mac.Reset()
+	h.mac.Write(h.buf)
+	h.sum = h.mac.Sum(h.sum[:0])
+	v := binary.BigEndian.Uint64(h.sum)
+	if v == 0 {
+		return 1
+	}
+	return v
+}
+
+// storedHash returns the hash to store with a row whose raw address was
+// rawIP and whose stored address is storedIP. Without a key it returns 0
+// where enrich.privacy changed the address. Hashing candidate addresses
+// with the stored user agent would otherwise recover the address.
+func (h *visitorHasher) storedHash(visitor uint64, rawIP, storedIP string) uint64 {
+	if h.keyed() || rawIP == storedIP {
+		return visitor
+	}
+	return 0
+}
+
 // restoreVisitors fills the duplicate window from the interactions already
 // stored from this partition, so that a worker taking over the partition
 // (after a rebalance or a restart) does not count a recent visitor again.
 //
-// The store returns the visitor hash each row was stored with. Rows stored
-// before ClickHouse had the visitor_hash column return 0, and their key is
-// hashed from the stored IP and user agent instead. That key matches new
-// hits only where enrich.privacy.ip left the address as received.
+// The store returns the visitor hash each row was stored with. Rows with 0,
+// stored before ClickHouse had the visitor_hash column or with an address
+// changed by enrich.privacy and no worker.visitorHashKey, are hashed from
+// the stored IP and user agent instead. That key matches new hits only
+// where the row keeps the address as received.
 func (p *partition) restoreVisitors(ctx context.Context) error {
 	window := p.w.cfg.DedupWindow
 	if window == 0 || p.offset < 0 {
@@ -250,7 +305,7 @@ func (p *partition) restoreVisitors(ctx context.Context) error {
 		v := visitors[i]
 		hash := v.Hash
 		if hash == 0 {
-			hash = visitorHash(v.IP, v.UA)
+			hash = p.hasher.hash(v.IP, v.UA)
 		}
 		p.visitors.Put(visitorKey{resource: v.ResourceID, visitor: hash}, lastVisit{at: v.Last, clickID: v.ClickID})
 	}
@@ -260,7 +315,7 @@ func (p *partition) restoreVisitors(ctx context.Context) error {
 
 // repeat reports whether the same visitor had a counted interaction on the
 // same resource within DedupWindow before ts, and whether the hit is that
-// very interaction sent again. visitor is the visitorHash of the hit's IP
+// very interaction sent again. visitor is the visitor hash of the hit's IP
 // and user agent as received, because privacy settings may have truncated
 // or dropped the stored IP.
 //

@@ -2,7 +2,11 @@ package worker
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"hash/fnv"
 	"testing"
 	"time"
@@ -41,6 +45,38 @@ func TestVisitorHashAllocatesNothing(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() { visitorHash(ip, ua) })
 
 	require.Zero(t, allocs)
+}
+
+func TestKeyedVisitorHashIsHMAC(t *testing.T) {
+	const key = "visitor-hash-key-0123"
+	mac := hmac.New(sha256.New, []byte(key))
+	mac.Write([]byte("203.0.113.7\x00Mozilla/5.0"))
+	want := binary.BigEndian.Uint64(mac.Sum(nil))
+
+	h := newVisitorHasher(key)
+
+	require.Equal(t, want, h.hash("203.0.113.7", "Mozilla/5.0"))
+	require.Equal(t, want, h.hash("203.0.113.7", "Mozilla/5.0"), "the same again after a reset")
+	require.NotEqual(t, want, newVisitorHasher(key+"x").hash("203.0.113.7", "Mozilla/5.0"), "another key")
+	require.Equal(t, visitorHash("203.0.113.7", "Mozilla/5.0"), newVisitorHasher("").hash("203.0.113.7", "Mozilla/5.0"), "no key")
+}
+
+func TestKeyedVisitorHashAllocatesNothing(t *testing.T) {
+	h := newVisitorHasher("visitor-hash-key-0123")
+	h.hash("203.0.113.7", "Mozilla/5.0 (X11; Linux x86_64)")
+
+	allocs := testing.AllocsPerRun(100, func() { h.hash("203.0.113.7", "Mozilla/5.0 (X11; Linux x86_64)") })
+
+	require.Zero(t, allocs)
+}
+
+func TestStoredVisitorHash(t *testing.T) {
+	unkeyed, keyed := newVisitorHasher(""), newVisitorHasher("visitor-hash-key-0123")
+
+	require.Equal(t, uint64(7), unkeyed.storedHash(7, "203.0.113.7", "203.0.113.7"), "address kept")
+	require.Zero(t, unkeyed.storedHash(7, "203.0.113.7", "203.0.113.0"), "address truncated")
+	require.Zero(t, unkeyed.storedHash(7, "203.0.113.7", ""), "address dropped")
+	require.Equal(t, uint64(7), keyed.storedHash(7, "203.0.113.7", "203.0.113.0"), "keyed, address truncated")
 }
 
 func TestVisitorKeysDiffer(t *testing.T) {
@@ -125,4 +161,18 @@ func TestRestoreVisitorsByStoredHash(t *testing.T) {
 	require.Equal(t, visitRepeat, repeatOf(p, again(truncated)), "restored by the stored hash")
 	require.Equal(t, visitRepeat, repeatOf(p, again(legacyKept)), "a row without hash is restored by its stored address")
 	require.Equal(t, visitNew, repeatOf(p, again(legacyTruncated)), "a row without hash and with a truncated address is not restored")
+}
+
+func BenchmarkVisitorHash(b *testing.B) {
+	const ip = "203.0.113.7"
+	const ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+	for _, key := range []string{"", "visitor-hash-key-0123"} {
+		h := newVisitorHasher(key)
+		b.Run(fmt.Sprintf("keyed=%t", key != ""), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				h.hash(ip, ua)
+			}
+		})
+	}
 }

@@ -419,15 +419,22 @@ func TestWorkerRestartKeepsWindowWithPrivacy(t *testing.T) {
 	cases := []struct {
 		mode     enrich.IPMode
 		storedIP string
+		key      string
+		// restored is whether the restarted worker knows the first visit.
+		restored bool
 	}{
-		{enrich.IPTruncate, "203.0.113.0"},
-		{enrich.IPDrop, ""},
+		{enrich.IPTruncate, "203.0.113.0", "visitor-hash-key-0123", true},
+		{enrich.IPDrop, "", "visitor-hash-key-0123", true},
+		// Without a key the hash of a changed address is not stored, so
+		// the window is lost with the worker.
+		{enrich.IPTruncate, "203.0.113.0", "", false},
 	}
 	for _, tc := range cases {
-		t.Run(string(tc.mode), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s key=%t", tc.mode, tc.key != ""), func(t *testing.T) {
 			kcfg := kafkatest.Embedded(t, 1, testTopics)
 			f := newFixture(t, kcfg)
 			f.enricher = privacyEnricher(t, tc.mode)
+			f.cfg.VisitorHashKey = tc.key
 			now := time.Now()
 			first := testHit(f.link, chrome, "203.0.113.7", now)
 			produce(t, kcfg, mustJSON(t, first))
@@ -447,13 +454,17 @@ func TestWorkerRestartKeepsWindowWithPrivacy(t *testing.T) {
 
 			f.store.mu.Lock()
 			require.Equal(t, tc.storedIP, f.store.rows[first.ClickID].IP, "the stored address is what the privacy setting leaves")
+			require.Equal(t, tc.key != "", f.store.rows[first.ClickID].VisitorHash != 0, "the hash of a changed address is stored only with a key")
 			require.False(t, f.store.rows[first.ClickID].Duplicate)
-			require.True(t, f.store.rows[repeat.ClickID].Duplicate, "the restarted worker restores the window")
+			require.Equal(t, tc.restored, f.store.rows[repeat.ClickID].Duplicate, "the restarted worker restores the window")
 			require.False(t, f.store.rows[other.ClickID].Duplicate)
 			f.store.mu.Unlock()
 
-			require.ElementsMatch(t, []string{first.ClickID, other.ClickID}, deliveredClickIDs(t, kcfg, 2),
-				"the repeat fires no webhook")
+			want := []string{first.ClickID, other.ClickID}
+			if !tc.restored {
+				want = append(want, repeat.ClickID)
+			}
+			require.ElementsMatch(t, want, deliveredClickIDs(t, kcfg, len(want)))
 		})
 	}
 }
