@@ -38,6 +38,7 @@ import (
 
 	"github.com/clickstream/clickstream/pkg/event"
 	"github.com/clickstream/clickstream/pkg/kafka"
+	"github.com/clickstream/clickstream/pkg/kafka/kafkatest"
 	"github.com/clickstream/clickstream/pkg/receiver"
 	"github.com/clickstream/clickstream/pkg/subscription"
 )
@@ -501,7 +502,7 @@ func writeDeliveries(t *testing.T, k kafka.Config, hooks []subscription.Webhook,
 		ids[env.ID] = true
 		msgs = append(msgs, kafkago.Message{Key: []byte(hook.ID), Value: value})
 	}
-	require.NoError(t, w.WriteMessages(context.Background(), msgs...))
+	kafkatest.Write(t, w, time.Minute, msgs...)
 	return ids
 }
 

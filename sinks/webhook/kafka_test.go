@@ -86,18 +86,7 @@ func publishMessages(t testing.TB, kcfg kafka.Config, msgs []kafkago.Message) {
 	for i := range msgs {
 		msgs[i].Topic = ""
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), kafkaWait)
-	defer cancel()
-
-	// A topic just created may be unknown to the broker for a moment.
-	var err error
-	for ctx.Err() == nil {
-		if err = w.WriteMessages(ctx, msgs...); err == nil {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	require.NoError(t, err)
+	kafkatest.Write(t, w, kafkaWait, msgs...)
 }
 
 func TestKafkaRetryThenSuccess(t *testing.T) {

@@ -84,6 +84,24 @@ func RandomSuffix() string {
 	return hex.EncodeToString(b)
 }
 
+// Write writes msgs with w, trying again every 200 ms until it succeeds or
+// timeout passes. A topic created a moment ago can be unknown to the
+// broker that leads its partition, which fails the first writes.
+func Write(tb testing.TB, w *kafkago.Writer, timeout time.Duration, msgs ...kafkago.Message) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+
+	var err error
+	for ctx.Err() == nil {
+		if err = w.WriteMessages(ctx, msgs...); err == nil {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	require.NoError(tb, err, "writing %d records to %s", len(msgs), w.Topic)
+}
+
 // ReadAll reads topic from the start until want records arrived or timeout
 // passed, and returns what it read.
 func ReadAll(tb testing.TB, cfg kafka.Config, topic string, want int, timeout time.Duration) []kafkago.Message {
