@@ -30,7 +30,7 @@ func runEnrich(_ context.Context, args []string, stdout, stderr io.Writer) error
 	cfgPath := fs.String("config", "", "optional YAML file whose enrich section is used (CLICKSTREAM_ENRICH_* variables apply too)")
 	city := fs.String("geoip-city", "", "path of a GeoIP2 or GeoLite2 City database (overrides enrich.geoip.city)")
 	asn := fs.String("geoip-asn", "", "path of a GeoLite2 ASN database (overrides enrich.geoip.asn)")
-	full := fs.Bool("full", false, "write every stored field, not only the public interaction object")
+	full := fs.Bool("full", false, "write every field the enrichment stores, not only the public interaction object")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
