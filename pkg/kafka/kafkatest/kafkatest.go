@@ -5,6 +5,7 @@ package kafkatest
 
 import (
 	"context"
+	"errors"
 	"crypto/rand"
 	"encoding/hex"
 	"os"
@@ -103,7 +104,8 @@ func Write(tb testing.TB, w *kafkago.Writer, timeout time.Duration, msgs ...kafk
 }
 
 // ReadAll reads topic from the start until want records arrived or timeout
-// passed, and returns what it read.
+// passed, and returns what it read. A topic that does not exist yet, such
+// as one the code under test creates on its first record, reads as empty.
 func ReadAll(tb testing.TB, cfg kafka.Config, topic string, want int, timeout time.Duration) []kafkago.Message {
 	tb.Helper()
 
@@ -124,6 +126,9 @@ func readOnce(ctx context.Context, tb testing.TB, cfg kafka.Config, topic string
 	require.NoError(tb, err)
 	parts, err := conn.ReadPartitions(topic)
 	conn.Close()
+	if errors.Is(err, kafkago.UnknownTopicOrPartition) {
+		return nil
+	}
 	require.NoError(tb, err)
 
 	var out []kafkago.Message
