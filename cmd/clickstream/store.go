@@ -29,8 +29,8 @@ func (s chStore) InsertDeadLetters(ctx context.Context, letters []worker.DeadLet
 	return s.ch.InsertDeadLetters(ctx, out)
 }
 
-func (s chStore) CountsByResource(ctx context.Context, ids []string) (map[string]worker.ResourceCount, error) {
-	counts, err := s.ch.CountsByResource(ctx, ids)
+func (s chStore) CountsByResource(ctx context.Context, ids []string, partition int, before int64) (map[string]worker.ResourceCount, error) {
+	counts, err := s.ch.CountsByResource(ctx, ids, partition, before)
 	if err != nil {
 		return nil, err
 	}

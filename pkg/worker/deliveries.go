@@ -25,13 +25,11 @@ func counted(e *event.Enriched) bool {
 // deliveries advances the counters of the batch's resources and builds one
 // delivery per matching webhook and counted interaction. Rows marked in
 // resent were counted when their first copy was processed. Counters missing
-// from the cache are restored from the store before the batch is inserted,
-// so the stored totals do not include this batch yet.
-//
-// NOTE: when a batch is processed again after a crash between its insert
-// and its commit, the restored totals already include it and the payload
-// counters of that batch come out higher by its own interactions.
-func (p *partition) deliveries(ctx context.Context, rows []event.Enriched, resent []bool) ([]event.Delivery, error) {
+// from the cache are restored from the rows stored before firstOffset, the
+// batch's first offset. Rows at later offsets are left out even when they
+// are stored: a worker that stopped between an insert and its commit stored
+// them, and this batch or a later one counts them again.
+func (p *partition) deliveries(ctx context.Context, rows []event.Enriched, resent []bool, firstOffset int64) ([]event.Delivery, error) {
 	matches := make([][]subscription.Webhook, len(rows))
 	var restore []string
 	seen := map[string]bool{}
@@ -52,7 +50,7 @@ func (p *partition) deliveries(ctx context.Context, rows []event.Enriched, resen
 		}
 	}
 
-	if err := p.restoreCounters(ctx, restore); err != nil {
+	if err := p.restoreCounters(ctx, restore, firstOffset); err != nil {
 		return nil, err
 	}
 
@@ -83,7 +81,7 @@ func (p *partition) deliveries(ctx context.Context, rows []event.Enriched, resen
 	return out, nil
 }
 
-func (p *partition) restoreCounters(ctx context.Context, ids []string) error {
+func (p *partition) restoreCounters(ctx context.Context, ids []string, before int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -91,7 +89,7 @@ func (p *partition) restoreCounters(ctx context.Context, ids []string) error {
 	var counts map[string]ResourceCount
 	err := p.retry(ctx, "restore_counters", func(ctx context.Context) error {
 		var err error
-		counts, err = p.w.deps.Store.CountsByResource(ctx, ids)
+		counts, err = p.w.deps.Store.CountsByResource(ctx, ids, p.id, before)
 		return err
 	})
 	if err != nil {

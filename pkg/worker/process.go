@@ -35,7 +35,7 @@ func (p *partition) process(ctx context.Context, msgs []kafkago.Message) error {
 	rows, resent, offsets, dead := p.decode(msgs)
 	dropRecordBytes(msgs)
 
-	deliveries, err := p.deliveries(ctx, rows, resent)
+	deliveries, err := p.deliveries(ctx, rows, resent, msgs[0].Offset)
 	if err != nil {
 		return err
 	}

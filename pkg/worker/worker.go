@@ -74,8 +74,9 @@ type Store interface {
 	InsertInteractions(ctx context.Context, rows []event.Enriched, src Source) error
 	InsertDeadLetters(ctx context.Context, letters []DeadLetter) error
 	// CountsByResource returns the stored interactions that are neither bots
-	// nor duplicates, per resource id.
-	CountsByResource(ctx context.Context, resourceIDs []string) (map[string]ResourceCount, error)
+	// nor duplicates, per resource id, leaving out those stored from
+	// partition at offsets from before on.
+	CountsByResource(ctx context.Context, resourceIDs []string, partition int, before int64) (map[string]ResourceCount, error)
 	// RecentVisitors returns, most recent first and at most limit, the
 	// visitors with counted interactions stored from partition at offsets
 	// below before and with timestamps at or after since.

@@ -85,11 +85,14 @@ func (s *memStore) InsertDeadLetters(_ context.Context, d []DeadLetter) error {
 	return nil
 }
 
-func (s *memStore) CountsByResource(_ context.Context, ids []string) (map[string]ResourceCount, error) {
+func (s *memStore) CountsByResource(_ context.Context, ids []string, partition int, before int64) (map[string]ResourceCount, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string]ResourceCount{}
-	for _, r := range s.rows {
+	for click, r := range s.rows {
+		if at, ok := s.offsets[click]; ok && at.partition == partition && at.offset >= before {
+			continue
+		}
 		for _, id := range ids {
 			if r.Resource.ID == id && counted(&r) {
 				c := out[id]
@@ -289,8 +292,44 @@ func TestWorkerCountersIncludeTheFiringClick(t *testing.T) {
 	stop := f.start(t)
 	defer stop()
 
-	events := kafkatest.ReadAll(t, kcfg, kcfg.Topics.WebhookEvents, 2, 20*time.Second)
-	require.Len(t, events, 2)
+	clicks := deliveredClicks(t, kcfg, 2)
+	require.Equal(t, int64(4), clicks[first.ClickID], "3 stored clicks plus the one that fired")
+	require.Equal(t, int64(5), clicks[second.ClickID])
+}
+
+// TestWorkerCountersSkipUncommittedRows processes hits that a worker
+// stopped between insert and commit had already stored. The restored
+// counters must leave those rows out, or the payloads count them twice.
+func TestWorkerCountersSkipUncommittedRows(t *testing.T) {
+	kcfg := kafkatest.Embedded(t, 1, testTopics)
+	f := newFixture(t, kcfg)
+	now := time.Now()
+	for i := range 3 {
+		h := testHit(f.link, "Mozilla/5.0 reader", fmt.Sprintf("198.51.100.%d", i+1), now.Add(-time.Hour))
+		f.store.rows[h.ClickID] = uaEnricher{}.Enrich(&h)
+	}
+
+	first := testHit(f.link, "Mozilla/5.0 new", "203.0.113.1", now)
+	second := testHit(f.link, "Mozilla/5.0 new", "203.0.113.2", now.Add(time.Second))
+	produce(t, kcfg, mustJSON(t, first), mustJSON(t, second))
+	stored := []event.Enriched{uaEnricher{}.Enrich(&first), uaEnricher{}.Enrich(&second)}
+	src := Source{Topic: kcfg.Topics.Hits, Partition: 0, FirstOffset: 0, LastOffset: 1, Offsets: []int64{0, 1}}
+	require.NoError(t, f.store.InsertInteractions(context.Background(), stored, src))
+
+	stop := f.start(t)
+	defer stop()
+
+	clicks := deliveredClicks(t, kcfg, 2)
+	require.Equal(t, int64(4), clicks[first.ClickID], "3 committed clicks plus the one that fired")
+	require.Equal(t, int64(5), clicks[second.ClickID])
+}
+
+// deliveredClicks reads want webhook deliveries of link clicks and returns
+// the link's clicks counter in each payload by click id.
+func deliveredClicks(t *testing.T, kcfg kafka.Config, want int) map[string]int64 {
+	t.Helper()
+	events := kafkatest.ReadAll(t, kcfg, kcfg.Topics.WebhookEvents, want, 20*time.Second)
+	require.Len(t, events, want)
 	clicks := map[string]int64{}
 	for _, m := range events {
 		var d event.Delivery
@@ -298,12 +337,11 @@ func TestWorkerCountersIncludeTheFiringClick(t *testing.T) {
 		var env event.Envelope
 		require.NoError(t, json.Unmarshal(d.Payload, &env))
 		require.NotNil(t, env.Data.Link)
-		clicks[d.ClickID] = env.Data.Link.Clicks
 		require.Equal(t, d.ClickID, env.Data.Interaction.ClickID)
 		require.Equal(t, env.Data.Interaction.Timestamp.Time, env.Data.Link.LastClicked.Time)
+		clicks[d.ClickID] = env.Data.Link.Clicks
 	}
-	require.Equal(t, int64(4), clicks[first.ClickID], "3 stored clicks plus the one that fired")
-	require.Equal(t, int64(5), clicks[second.ClickID])
+	return clicks
 }
 
 func TestWorkerRetriesStoreAndCommitsOnce(t *testing.T) {
@@ -493,16 +531,8 @@ func TestWorkerResentClickCountsOnce(t *testing.T) {
 	require.False(t, f.store.rows[h.ClickID].Duplicate, "a copy of a counted click is stored as the click was")
 	f.store.mu.Unlock()
 
-	events := kafkatest.ReadAll(t, kcfg, kcfg.Topics.WebhookEvents, 3, 10*time.Second)
-	clicks := map[string]int64{}
-	for _, m := range events {
-		var d event.Delivery
-		require.NoError(t, json.Unmarshal(m.Value, &d))
-		var env event.Envelope
-		require.NoError(t, json.Unmarshal(d.Payload, &env))
-		clicks[d.ClickID] = env.Data.Link.Clicks
-	}
-	require.Len(t, events, 3, "one delivery per click, none for its copies")
+	clicks := deliveredClicks(t, kcfg, 3)
+	require.Len(t, clicks, 3, "one delivery per click, none for its copies")
 	require.Equal(t, int64(2), clicks[other.ClickID])
 	require.Equal(t, int64(3), clicks[sentinel.ClickID])
 }

@@ -226,7 +226,7 @@ func TestModernSchemaOnChDB(t *testing.T) {
 	totals := step(totalsSQL(table))
 	topCountries := step(topSQL(table, "country", 2))
 	topReferers := step(topSQL(table, "referer", 2))
-	counts := step(bindLiterals(t, countsSQL(table, false, 3), "link_a", "link_b", "link_c") + " ORDER BY resource_id")
+	counts := step(bindLiterals(t, countsSQL(table, false, 3), "link_a", "link_b", "link_c", int32(9), int64(0)) + " ORDER BY resource_id")
 	list := step(bindLiterals(t, listAttemptsSQL(db+"."+TableWebhookDeliveries, false, 10), "wh_1"))
 	deliveryCount := step("SELECT count() FROM " + db + "." + TableWebhookDeliveries)
 	timestampType := step("SELECT type FROM system.columns WHERE database = 'clickstream' AND table = 'interactions' AND name = 'timestamp'")

@@ -429,7 +429,8 @@ func TestCountsByResource(t *testing.T) {
 	for i := range 2 * resourceChunk {
 		ids = append(ids, fmt.Sprintf("link_none_%d", i))
 	}
-	counts, err := c.CountsByResource(ctx, ids)
+	// Partition 3 stored none of the rows, so all count.
+	counts, err := c.CountsByResource(ctx, ids, 3, 0)
 	require.NoError(t, err)
 
 	assert.Len(t, counts, 2)
@@ -439,12 +440,20 @@ func TestCountsByResource(t *testing.T) {
 	assert.True(t, base.Add(250*time.Millisecond).Equal(counts["link_b"].Last), "link_b last: %s", counts["link_b"].Last)
 	assert.NotContains(t, counts, "link_c")
 	assert.NotContains(t, counts, "link_other")
+
+	// Rows of partition 2 at offsets from 10 on are left out: all of them.
+	uncommitted, err := c.CountsByResource(ctx, ids, 2, 10)
+	require.NoError(t, err)
+	assert.Empty(t, uncommitted)
+	all, err := c.CountsByResource(ctx, ids, 2, src.LastOffset+1)
+	require.NoError(t, err)
+	assert.Equal(t, counts, all)
 }
 
 func TestCountsByResourceNoIDs(t *testing.T) {
 	c := newTestClient(t)
 
-	counts, err := c.CountsByResource(context.Background(), nil)
+	counts, err := c.CountsByResource(context.Background(), nil, 0, 0)
 
 	require.NoError(t, err)
 	assert.Empty(t, counts)

@@ -134,18 +134,20 @@ type ResourceCount struct {
 
 // CountsByResource returns, for each of resourceIDs that has any, the number
 // of distinct interactions that are neither bots nor duplicates and the
-// latest of their timestamps. Resources without such interactions are absent
-// from the map. The count is exact on every server version because it counts
+// latest of their timestamps. Rows stored from partition at offsets from
+// before on are left out: a worker processing that partition again from
+// before counts them as it goes. Resources without such interactions are
+// absent from the map. The count is exact on every server version because it counts
 // distinct click ids. It queries at most resourceChunk ids at a time.
 //
 // On 20.1 and newer the bloom_filter index on resource_id skips most
 // granules. On 18.16 each query reads the resource_id column of the whole
 // table, because resource_id is second in the sort key after project_id.
-func (c *Client) CountsByResource(ctx context.Context, resourceIDs []string) (map[string]ResourceCount, error) {
+func (c *Client) CountsByResource(ctx context.Context, resourceIDs []string, partition int, before int64) (map[string]ResourceCount, error) {
 	out := make(map[string]ResourceCount)
 	for start := 0; start < len(resourceIDs); start += resourceChunk {
 		chunk := resourceIDs[start:min(start+resourceChunk, len(resourceIDs))]
-		if err := c.countChunk(ctx, chunk, out); err != nil {
+		if err := c.countChunk(ctx, chunk, partition, before, out); err != nil {
 			return nil, fmt.Errorf("counting interactions of %d resources in %s: %w",
 				len(resourceIDs), c.table(TableInteractions), err)
 		}
@@ -153,12 +155,13 @@ func (c *Client) CountsByResource(ctx context.Context, resourceIDs []string) (ma
 	return out, nil
 }
 
-func (c *Client) countChunk(ctx context.Context, ids []string, out map[string]ResourceCount) error {
+func (c *Client) countChunk(ctx context.Context, ids []string, partition int, before int64, out map[string]ResourceCount) error {
 	query := countsSQL(c.table(TableInteractions), c.isSplitTime(TableInteractions), len(ids))
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
+	args := make([]any, 0, len(ids)+2)
+	for _, id := range ids {
+		args = append(args, id)
 	}
+	args = append(args, int32(partition), before)
 
 	rows, err := c.conn.Query(ctx, query, args...)
 	if err != nil {
@@ -184,7 +187,7 @@ func (c *Client) countChunk(ctx context.Context, ids []string, out map[string]Re
 func countsSQL(table string, splitTime bool, n int) string {
 	placeholders := strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 	return fmt.Sprintf("SELECT resource_id, uniqExact(click_id), max(%s) FROM %s "+
-		"WHERE resource_id IN (%s) AND %s GROUP BY resource_id",
+		"WHERE resource_id IN (%s) AND %s AND NOT (kafka_partition = ? AND kafka_offset >= ?) GROUP BY resource_id",
 		millisExpr("timestamp", splitTime), table, placeholders, countedFilter)
 }
 
