@@ -20,7 +20,8 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	edgeURL := fs.String("edge", "http://127.0.0.1:8080", "base URL of the edge")
 	logPath := fs.String("log", "testdata/logs/apache_logs", "access log in the combined format")
 	targets := fs.String("targets", "codeqr.link/79ys3WA,codeqr.link/sOvvXDT,expol.ink/rXUSTPx1tic3-qr,expol.ink/p/pHs20VCe8V",
-		"comma-separated domain/key short links; each log path always goes to the same one")
+		"comma-separated domain/key short links; each log path always goes to the same one. "+
+			"The replay of clickstream dev (make run) uses every short link of its catalog instead, so its counts differ")
 	qr := fs.Float64("qr-fraction", 0, "share of log paths, 0 to 1, whose requests carry ?qr=1")
 	concurrency := fs.Int("concurrency", 16, "requests in flight, at least 1")
 	if err := parseFlags(fs, args); err != nil {
