@@ -40,9 +40,10 @@ const pendingBatches = 4
 // and our batches are already complete when they reach it.
 const writerBatchTimeout = time.Millisecond
 
-// dropLogInterval rate-limits the error log of dropped hits; the metric
-// counts every one.
-const dropLogInterval = 10 * time.Second
+// dropLogInterval is the minimum time between two error lines about
+// dropped hits; the metric counts every one. It is a variable so that tests
+// can shorten it before they build a publisher.
+var dropLogInterval = 10 * time.Second
 
 // messageWriter is the part of *kafkago.Writer the publisher uses.
 type messageWriter interface {
@@ -148,6 +149,7 @@ func newKafkaPublisher(cfg Config, w messageWriter, log *zap.Logger, reg prometh
 	}
 	p.healthy.Store(true)
 	p.drops.log = p.log
+	p.drops.interval = dropLogInterval
 
 	if err := register(reg, p.collectors()...); err != nil {
 		cancel()
@@ -238,16 +240,23 @@ func (p *KafkaPublisher) Close(ctx context.Context) error {
 }
 
 // runBatcher groups queued hits into batches of up to BatchSize, sending a
-// partial batch after BatchTimeout. On stop it empties the queue.
+// partial batch after BatchTimeout. On stop it empties the queue. It also
+// logs the drops that dropLog holds back, because until stop the batcher
+// never waits for Kafka, unlike the sender.
 func (p *KafkaPublisher) runBatcher() {
 	defer close(p.batches)
 
 	batch := make([]message, 0, p.cfg.BatchSize)
 	timer := time.NewTimer(p.cfg.BatchTimeout)
 	timer.Stop()
+	dropCheck := time.NewTicker(p.drops.checkInterval())
+	defer dropCheck.Stop()
 
 	for {
 		select {
+		case <-dropCheck.C:
+			p.drops.logDue()
+
 		case msg := <-p.queue:
 			if len(batch) == 0 {
 				timer.Reset(p.cfg.BatchTimeout)
@@ -608,16 +617,24 @@ func decodeSpoolRecord(r []byte) (key, value []byte, ok bool) {
 	return key, r[size+int(n):], true
 }
 
-// dropLog logs lost hits at error level, at most once per dropLogInterval
-// with the count since the previous line, so a full disk does not flood
-// the log.
+// dropLog logs lost hits at error level with the count since the previous
+// line, at most once per interval and once more at Close, so a full disk
+// does not flood the log. A drop is logged at once when the previous line
+// is older than interval, and otherwise by logDue, which the batcher calls
+// every checkInterval. So a drop is logged at most 1.1 intervals after it
+// happened, later only while a slow spool write holds up the batcher.
 type dropLog struct {
-	log   *zap.Logger
-	total atomic.Int64
+	log      *zap.Logger
+	interval time.Duration
+	total    atomic.Int64
 
-	mu      sync.Mutex
-	last    time.Time
-	pending int
+	mu   sync.Mutex
+	last time.Time
+	// pending counts the drops not logged yet by reason. The keys are the
+	// reason constants of this file, so the map stays small.
+	pending map[string]int
+	// lastErr is the latest error among the pending drops.
+	lastErr error
 }
 
 func (d *dropLog) add(n int, reason string, err error) {
@@ -626,22 +643,58 @@ func (d *dropLog) add(n int, reason string, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 
-	d.pending += n
-	if time.Since(d.last) < dropLogInterval {
-		return
+	if d.pending == nil {
+		d.pending = map[string]int{}
 	}
-	d.log.Error("hits dropped", zap.Int("dropped", d.pending), zap.String("reason", reason), zap.Error(err))
-	d.last = time.Now()
-	d.pending = 0
+	d.pending[reason] += n
+	if err != nil {
+		d.lastErr = err
+	}
+	d.logDueLocked()
 }
 
-// flush logs the drops not logged yet.
+// checkInterval is how often the batcher calls logDue.
+func (d *dropLog) checkInterval() time.Duration {
+	return d.interval / 10
+}
+
+// logDue logs the pending drops when the previous line is at least interval
+// old.
+func (d *dropLog) logDue() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.logDueLocked()
+}
+
+func (d *dropLog) logDueLocked() {
+	if len(d.pending) > 0 && time.Since(d.last) >= d.interval {
+		d.writeLocked()
+	}
+}
+
+// flush logs the drops not logged yet, whatever the time of the previous
+// line.
 func (d *dropLog) flush() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 
-	if d.pending > 0 {
-		d.log.Error("hits dropped", zap.Int("dropped", d.pending))
-		d.pending = 0
+	if len(d.pending) > 0 {
+		d.writeLocked()
 	}
+}
+
+func (d *dropLog) writeLocked() {
+	dropped := 0
+	for _, n := range d.pending {
+		dropped += n
+	}
+	fields := []zap.Field{zap.Int("dropped", dropped), zap.Any("reasons", d.pending)}
+	if d.lastErr != nil {
+		fields = append(fields, zap.NamedError("lastError", d.lastErr))
+	}
+	d.log.Error("hits dropped", fields...)
+
+	d.last = time.Now()
+	d.pending = nil
+	d.lastErr = nil
 }

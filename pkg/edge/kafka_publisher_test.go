@@ -18,7 +18,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/clickstream/clickstream/pkg/event"
 	"github.com/clickstream/clickstream/pkg/kafka"
@@ -481,4 +483,56 @@ func TestPublisherResendResumesSegment(t *testing.T) {
 		assert.Equal(t, 1, n, "hit %s written %d times", id, n)
 	}
 	assert.Equal(t, 4, w.calls, "three writes and one retry")
+}
+
+func TestPublisherLogsHeldBackDrops(t *testing.T) {
+	interval := 300 * time.Millisecond
+	defaultInterval := dropLogInterval
+	dropLogInterval = interval
+	t.Cleanup(func() { dropLogInterval = defaultInterval })
+
+	cfg := publisherConfig(t, t.TempDir())
+	cfg.QueueSize = 1
+	cfg.Spool.MaxBytes = cfg.Spool.SegmentBytes // 64 KiB, about 150 hits
+	w := &fakeWriter{release: make(chan struct{})}
+	core, logs := observer.New(zapcore.ErrorLevel)
+	p, err := newKafkaPublisher(cfg, w, zap.New(core), prometheus.NewRegistry())
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		close(w.release)
+		closePublisher(t, p)
+	})
+
+	// The first drop is logged at once. The drops of the next 100 hits,
+	// made well within the interval, are held back.
+	i := 0
+	for ; p.Publish(newTestHit(i, "link_full")) == nil; i++ {
+		require.Less(t, i, 10000, "the spool never filled up")
+	}
+	for range 100 {
+		i++
+		_ = p.Publish(newTestHit(i, "link_full"))
+	}
+
+	dropLines := func() []observer.LoggedEntry { return logs.FilterMessage("hits dropped").All() }
+	loggedDrops := func() int64 {
+		var n int64
+		for _, e := range dropLines() {
+			n += e.ContextMap()["dropped"].(int64)
+		}
+		return n
+	}
+	waitFor(t, 5*interval, "every drop is logged without another drop or Close", func() bool {
+		return loggedDrops() == p.drops.total.Load()
+	})
+
+	lines := dropLines()
+	require.GreaterOrEqual(t, len(lines), 2)
+	for k := 1; k < len(lines); k++ {
+		// The entry times lag the dropLog clock by microseconds.
+		gap := lines[k].Time.Sub(lines[k-1].Time)
+		assert.Greater(t, gap, interval-20*time.Millisecond, "line %d follows the previous one after %s", k, gap)
+	}
+	last := lines[len(lines)-1].ContextMap()
+	assert.Equal(t, map[string]int{reasonSpoolFull: int(last["dropped"].(int64))}, last["reasons"])
 }
