@@ -168,7 +168,7 @@ func EnsureTopics(ctx context.Context, c Config, specs ...TopicSpec) error {
 const topicReadyTimeout = 10 * time.Second
 
 // waitForLeaders returns once the leader of every partition of topics
-// answers for it, or after topicReadyTimeout. Right after CreateTopics a
+// responds for it, or after topicReadyTimeout. Right after CreateTopics a
 // broker may not know the topic yet or not lead its partitions yet: in one
 // run on a single KRaft broker, 37 of 60 new partitions answered Not Leader
 // For Partition. Readers and writers retry such errors, but only after
@@ -192,7 +192,7 @@ func waitForLeaders(ctx context.Context, c Config, conn *kafkago.Conn, topics []
 	}
 }
 
-// allLed reports whether the leader of each of parts answers a ListOffsets
+// allLed reports whether the leader of each of parts responds to a ListOffsets
 // request for it. Partitions that answered once are kept in ready and not
 // asked again.
 func allLed(ctx context.Context, dialer *kafkago.Dialer, addr string, parts []kafkago.Partition, ready map[string]map[int]bool) bool {
