@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/netip"
 	"time"
+
+	"github.com/clickstream/clickstream/pkg/spool"
 )
 
 // Config is the `edge` section of the configuration file.
@@ -22,10 +24,12 @@ type Config struct {
 	TrustedProxies []string `yaml:"trustedProxies"`
 
 	// QueueSize is the capacity, in hits, of the in-memory queue between
-	// the HTTP handlers and the Kafka publisher. Default 10000.
+	// the HTTP handlers and the Kafka publisher. Default 10000, at most
+	// 1,000,000, because the queue's slots are allocated at start.
 	QueueSize int `yaml:"queueSize"`
 	// BatchSize is the maximum number of hits per Kafka produce request.
-	// Default 500.
+	// Default 500, at most 100,000, because every batch is allocated at
+	// this capacity.
 	BatchSize int `yaml:"batchSize"`
 	// BatchTimeout is how long a partial batch waits for more hits before
 	// it is sent. Default 20ms.
@@ -43,11 +47,13 @@ type Config struct {
 	Spool            SpoolConfig   `yaml:"spool"`
 
 	// MaxBodyBytes is the maximum body size of POST /v1/hits; larger
-	// bodies get 413. Default 4 MiB.
+	// bodies get 413. Default 4 MiB, at most 1 GiB, because a request
+	// keeps all of its decoded hits in memory until it publishes them.
 	MaxBodyBytes int64 `yaml:"maxBodyBytes"`
 	// MaxLineBytes is the maximum length of one NDJSON line of POST
 	// /v1/hits. A longer line is rejected, and the lines after it are still
-	// read. Default 64 KiB.
+	// read. Each request allocates a read buffer of this size. Default
+	// 64 KiB, at most 1 MiB, the spool's maximum record size.
 	MaxLineBytes int `yaml:"maxLineBytes"`
 	// IngestTokens are the bearer tokens that POST /v1/hits accepts, each
 	// at least MinIngestTokenLen characters: one per edge that forwards
@@ -60,7 +66,8 @@ type Config struct {
 	// larger requests get 431. It is large enough for a 100 KB user agent,
 	// which the edge truncates. Each connection has a read buffer of this
 	// size, resident as far as requests fill it. A connection whose headers
-	// are over 16 KiB is closed after its response. Default 256 KiB.
+	// are over 16 KiB is closed after its response. Default 256 KiB, at
+	// most 16 MiB.
 	MaxHeaderBytes int `yaml:"maxHeaderBytes"`
 
 	// ReadHeaderTimeout bounds reading the request line and headers, from
@@ -94,9 +101,28 @@ type SpoolConfig struct {
 	// not fit are dropped and counted. Default 1 GiB.
 	MaxBytes int64 `yaml:"maxBytes"`
 	// SegmentBytes is the size of one spool file; the publisher reads one
-	// file at a time into memory when it resends. Default 4 MiB.
+	// file at a time into memory when it resends. Default 4 MiB, at most
+	// 1 GiB.
 	SegmentBytes int64 `yaml:"segmentBytes"`
 }
+
+// Upper bounds of the settings that size memory, far above any realistic
+// setting. They turn a typo such as an extra digit into a configuration
+// error instead of an out-of-memory crash at start or on the first request.
+const (
+	// queueSizeLimit bounds edge.queueSize: 48 MB of queue slots, of 48
+	// bytes each, allocated at start.
+	queueSizeLimit    = 1_000_000
+	batchSizeLimit    = 100_000
+	segmentBytesLimit = 1 << 30
+	bodyBytesLimit    = 1 << 30
+	// lineBytesLimit bounds edge.maxLineBytes at the spool's maximum
+	// record size, since a hit much longer than that cannot be spooled.
+	lineBytesLimit = spool.MaxRecordBytes
+	// headerBytesLimit bounds edge.maxHeaderBytes, the read buffer that
+	// every connection allocates.
+	headerBytesLimit = 16 << 20
+)
 
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
@@ -146,8 +172,12 @@ func (c *Config) validateQueue() error {
 	switch {
 	case c.QueueSize < 1:
 		return fmt.Errorf("edge.queueSize: must be at least 1, got %d", c.QueueSize)
+	case c.QueueSize > queueSizeLimit:
+		return fmt.Errorf("edge.queueSize: must be at most %d, got %d", queueSizeLimit, c.QueueSize)
 	case c.BatchSize < 1:
 		return fmt.Errorf("edge.batchSize: must be at least 1, got %d", c.BatchSize)
+	case c.BatchSize > batchSizeLimit:
+		return fmt.Errorf("edge.batchSize: must be at most %d, got %d", batchSizeLimit, c.BatchSize)
 	case c.BatchTimeout <= 0:
 		return fmt.Errorf("edge.batchTimeout: must be positive, got %s", c.BatchTimeout)
 	case c.PublishTimeout <= 0:
@@ -166,6 +196,8 @@ func (c *Config) validateSpool() error {
 		return errors.New("edge.spool.dir: must not be empty")
 	case c.Spool.SegmentBytes < 64<<10:
 		return fmt.Errorf("edge.spool.segmentBytes: must be at least 65536, got %d", c.Spool.SegmentBytes)
+	case c.Spool.SegmentBytes > segmentBytesLimit:
+		return fmt.Errorf("edge.spool.segmentBytes: must be at most %d, got %d", segmentBytesLimit, c.Spool.SegmentBytes)
 	case c.Spool.MaxBytes < c.Spool.SegmentBytes:
 		return fmt.Errorf("edge.spool.maxBytes: must be at least edge.spool.segmentBytes (%d), got %d", c.Spool.SegmentBytes, c.Spool.MaxBytes)
 	}
@@ -184,12 +216,18 @@ func (c *Config) validateLimits() error {
 	switch {
 	case c.MaxBodyBytes < 1:
 		return fmt.Errorf("edge.maxBodyBytes: must be positive, got %d", c.MaxBodyBytes)
+	case c.MaxBodyBytes > bodyBytesLimit:
+		return fmt.Errorf("edge.maxBodyBytes: must be at most %d, got %d", bodyBytesLimit, c.MaxBodyBytes)
 	case c.MaxLineBytes < 1024:
 		return fmt.Errorf("edge.maxLineBytes: must be at least 1024, got %d", c.MaxLineBytes)
+	case c.MaxLineBytes > lineBytesLimit:
+		return fmt.Errorf("edge.maxLineBytes: must be at most %d, got %d", lineBytesLimit, c.MaxLineBytes)
 	case c.MaxIngestRequests < 1:
 		return fmt.Errorf("edge.maxIngestRequests: must be at least 1, got %d", c.MaxIngestRequests)
 	case c.MaxHeaderBytes < 4096:
 		return fmt.Errorf("edge.maxHeaderBytes: must be at least 4096, got %d", c.MaxHeaderBytes)
+	case c.MaxHeaderBytes > headerBytesLimit:
+		return fmt.Errorf("edge.maxHeaderBytes: must be at most %d, got %d", headerBytesLimit, c.MaxHeaderBytes)
 	}
 	return nil
 }
