@@ -406,6 +406,7 @@ func TestIngestExpectContinueChecksToken(t *testing.T) {
 		{"", "HTTP/1.1 417 "},
 		{"Authorization: Bearer wrong-token-of-16-chars\r\n", "HTTP/1.1 417 "},
 		{ingestAuthLine, "HTTP/1.1 100 Continue"},
+		{"Authorization: bearer " + testIngestToken + "\r\n", "HTTP/1.1 100 Continue"},
 	} {
 		conn, err := net.Dial("tcp", addr)
 		require.NoError(t, err)

@@ -118,7 +118,7 @@ func (s *Server) authorizeIngest(ctx *fasthttp.RequestCtx) bool {
 // validIngestToken reports whether the Authorization header of h carries a
 // token of edge.ingestTokens.
 func (s *Server) validIngestToken(h *fasthttp.RequestHeader) bool {
-	token, ok := bytes.CutPrefix(h.Peek(fasthttp.HeaderAuthorization), []byte("Bearer "))
+	token, ok := bearerToken(h.Peek(fasthttp.HeaderAuthorization))
 	if !ok {
 		return false
 	}
@@ -129,6 +129,18 @@ func (s *Server) validIngestToken(h *fasthttp.RequestHeader) bool {
 		}
 	}
 	return false
+}
+
+// bearerToken returns the token of an Authorization header value in the
+// Bearer scheme. RFC 9110 makes the scheme name case-insensitive (section
+// 11.1) and separates it from the token by one or more spaces (11.4).
+func bearerToken(authorization []byte) ([]byte, bool) {
+	const scheme = "Bearer"
+	if len(authorization) <= len(scheme) || authorization[len(scheme)] != ' ' ||
+		!bytes.EqualFold(authorization[:len(scheme)], []byte(scheme)) {
+		return nil, false
+	}
+	return bytes.TrimLeft(authorization[len(scheme):], " "), true
 }
 
 // continueRequest decides whether a request with "Expect: 100-continue"

@@ -188,6 +188,7 @@ func TestIngestRequiresToken(t *testing.T) {
 		"no header":    nil,
 		"wrong token":  {"Authorization": {"Bearer not-the-ingest-token"}},
 		"basic scheme": {"Authorization": {"Basic " + testIngestToken}},
+		"no space":     {"Authorization": {"Bearer" + testIngestToken}},
 	}
 	for name, header := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -200,6 +201,22 @@ func TestIngestRequiresToken(t *testing.T) {
 		})
 	}
 	assert.Empty(t, ts.pub.published())
+}
+
+func TestIngestBearerSchemeAnyCase(t *testing.T) {
+	ts := newTestServer(t, nil)
+	// RFC 9110 separates the scheme from the token by one or more spaces.
+	for i, prefix := range []string{"bearer ", "BEARER ", "bEaReR ", "Bearer   "} {
+		t.Run(prefix, func(t *testing.T) {
+			body := hitLine(t, validHit(fmt.Sprintf("AAAAAAAAAAAAAAA%d", i)))
+			header := http.Header{"Authorization": {prefix + testIngestToken}}
+			rec := serveRequest(ts.handle, testRequest{method: http.MethodPost, target: "/v1/hits", host: "edge.internal",
+				header: header, body: strings.NewReader(body), bodySize: len(body)})
+
+			assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		})
+	}
+	assert.Len(t, ts.pub.published(), 4)
 }
 
 func TestIngestRejectsEncodedBody(t *testing.T) {
