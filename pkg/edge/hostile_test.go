@@ -421,3 +421,26 @@ func TestIngestExpectContinueChecksToken(t *testing.T) {
 	}
 	assert.Empty(t, ts.pub.published())
 }
+
+func TestIngestOffForbiddenWithExpect(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.IngestTokens = nil })
+	addr := serveLoopback(t, ts)
+
+	for _, expect := range []string{"", "Expect: 100-continue\r\n"} {
+		conn, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		_, err = fmt.Fprintf(conn, "POST /v1/hits HTTP/1.1\r\nHost: edge\r\n%s%sContent-Length: 2\r\n\r\n", ingestAuthLine, expect)
+		require.NoError(t, err)
+		if expect == "" {
+			_, err = io.WriteString(conn, "{}")
+			require.NoError(t, err)
+		}
+
+		require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+		line, err := bufio.NewReader(conn).ReadString('\n')
+		conn.Close()
+		require.NoError(t, err)
+		assert.True(t, strings.HasPrefix(line, "HTTP/1.1 403 "), "with %q: got %q", expect, line)
+	}
+	assert.Equal(t, 2.0, metricValue(t, ts.m.ingestRequests.WithLabelValues("403")))
+}

@@ -109,10 +109,14 @@ func (s *Server) authorizeIngest(ctx *fasthttp.RequestCtx) bool {
 	if s.validIngestToken(&ctx.Request.Header) {
 		return true
 	}
-	s.ingestLog.Warn("rejected POST /v1/hits without a valid bearer token", zap.String("peer", ctx.RemoteIP().String()))
+	s.logInvalidIngestToken(ctx)
 	ctx.Response.Header.Set(fasthttp.HeaderWWWAuthenticate, "Bearer")
 	s.writeIngestError(ctx, http.StatusUnauthorized, "missing or invalid bearer token in the Authorization header")
 	return false
+}
+
+func (s *Server) logInvalidIngestToken(ctx *fasthttp.RequestCtx) {
+	s.ingestLog.Warn("rejected POST /v1/hits without a valid bearer token", zap.String("peer", ctx.RemoteIP().String()))
 }
 
 // validIngestToken reports whether the Authorization header of h carries a
@@ -143,15 +147,32 @@ func bearerToken(authorization []byte) ([]byte, bool) {
 	return bytes.TrimLeft(authorization[len(scheme):], " "), true
 }
 
-// continueRequest decides whether a request with "Expect: 100-continue"
-// may send its body. A POST /v1/hits without a valid token gets 417 before
-// its client uploads the body; other requests go on.
-func (s *Server) continueRequest(h *fasthttp.RequestHeader) bool {
+// expectContinue is the fasthttp ExpectHandler. It returns 100 when a
+// request with "Expect: 100-continue" may send its body. For a POST
+// /v1/hits that authorizeIngest would reject, it returns the final status
+// instead, so the client does not upload the body. That status is 403 while
+// ingest is off, as without Expect, and 417 without a valid token. fasthttp
+// sends it with an empty body and no header of ours, and closes the
+// connection. A 401 would need a WWW-Authenticate header, hence 417.
+func (s *Server) expectContinue(ctx *fasthttp.RequestCtx) int {
+	h := &ctx.Request.Header
 	path, _, _ := bytes.Cut(h.RequestURI(), []byte{'?'})
 	if !h.IsPost() || string(path) != "/v1/hits" {
-		return true
+		return http.StatusContinue
 	}
-	return s.validIngestToken(h)
+
+	var status int
+	switch {
+	case len(s.ingestTokenHashes) == 0:
+		status = http.StatusForbidden
+	case !s.validIngestToken(h):
+		s.logInvalidIngestToken(ctx)
+		status = http.StatusExpectationFailed
+	default:
+		return http.StatusContinue
+	}
+	s.m.ingestRequests.WithLabelValues(strconv.Itoa(status)).Inc()
+	return status
 }
 
 // requestBody returns the body of the request in ctx. The server streams

@@ -31,11 +31,11 @@ import (
 // the body of other requests, up to 256 KiB, or closes the connection.
 func (s *Server) httpServer() *fasthttp.Server {
 	return &fasthttp.Server{
-		Handler:         s.handle,
-		ErrorHandler:    s.rejectRequest,
-		HeaderReceived:  s.requestConfig,
-		ContinueHandler: s.continueRequest,
-		ConnState:       s.trackConn,
+		Handler:        s.handle,
+		ErrorHandler:   s.rejectRequest,
+		HeaderReceived: s.requestConfig,
+		ExpectHandler:  s.expectContinue,
+		ConnState:      s.trackConn,
 
 		ReadBufferSize: s.cfg.MaxHeaderBytes,
 		ReadTimeout:    min(s.cfg.ReadHeaderTimeout, s.cfg.ReadTimeout),
