@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/net/idna"
+
 	"github.com/clickstream/clickstream/pkg/event"
 	"github.com/clickstream/clickstream/pkg/yamljson"
 )
@@ -20,6 +22,9 @@ import (
 // Resource is one catalog entry. Exactly one of Link, QRCode and Page is set.
 // A Resource is immutable once stored: updates replace the pointer.
 type Resource struct {
+	// Ref is what a hit records of the resource. Its Domain is the ASCII
+	// form that NormalizeDomain returns, while Link, QRCode and Page keep
+	// the domain as the platform wrote it, for webhook payloads.
 	Ref    event.ResourceRef
 	Link   *event.Link
 	QRCode *event.QRCode
@@ -109,50 +114,70 @@ func (c *Catalog) Load(seed Seed) error {
 
 // PutLink adds or replaces a link.
 func (c *Catalog) PutLink(l event.Link) error {
-	if err := checkCommon(l.ID, l.ProjectID, l.Domain, l.Key, l.URL); err != nil {
+	domain, err := checkCommon(l.ID, l.ProjectID, l.Domain, l.Key, l.URL)
+	if err != nil {
 		return err
 	}
-	ref := event.ResourceRef{Type: event.ResourceLink, ID: l.ID, ProjectID: l.ProjectID, Domain: l.Domain, Key: l.Key}
+	ref := event.ResourceRef{Type: event.ResourceLink, ID: l.ID, ProjectID: l.ProjectID, Domain: domain, Key: l.Key}
 	c.put(&Resource{Ref: ref, Link: &l})
 	return nil
 }
 
 // PutQRCode adds or replaces a QR code.
 func (c *Catalog) PutQRCode(q event.QRCode) error {
-	if err := checkCommon(q.ID, q.ProjectID, q.Domain, q.Key, q.URL); err != nil {
+	domain, err := checkCommon(q.ID, q.ProjectID, q.Domain, q.Key, q.URL)
+	if err != nil {
 		return err
 	}
-	ref := event.ResourceRef{Type: event.ResourceQRCode, ID: q.ID, ProjectID: q.ProjectID, Domain: q.Domain, Key: q.Key}
+	ref := event.ResourceRef{Type: event.ResourceQRCode, ID: q.ID, ProjectID: q.ProjectID, Domain: domain, Key: q.Key}
 	c.put(&Resource{Ref: ref, QRCode: &q})
 	return nil
 }
 
 // PutPage adds or replaces a page.
 func (c *Catalog) PutPage(p event.Page) error {
-	if err := checkCommon(p.ID, p.ProjectID, p.Domain, p.Key, p.URL); err != nil {
+	domain, err := checkCommon(p.ID, p.ProjectID, p.Domain, p.Key, p.URL)
+	if err != nil {
 		return err
 	}
-	ref := event.ResourceRef{Type: event.ResourcePage, ID: p.ID, ProjectID: p.ProjectID, Domain: p.Domain, Key: p.Key}
+	ref := event.ResourceRef{Type: event.ResourcePage, ID: p.ID, ProjectID: p.ProjectID, Domain: domain, Key: p.Key}
 	c.put(&Resource{Ref: ref, Page: &p})
 	return nil
 }
 
-func checkCommon(id, projectID, domain, key, url string) error {
+// checkCommon checks the fields that every kind of resource has and
+// returns the domain in the form that NormalizeDomain returns.
+func checkCommon(id, projectID, domain, key, url string) (string, error) {
 	switch {
 	case id == "":
-		return fmt.Errorf("id is missing")
+		return "", fmt.Errorf("id is missing")
 	case projectID == "":
-		return fmt.Errorf("projectId of %s is missing", id)
+		return "", fmt.Errorf("projectId of %s is missing", id)
 	case domain == "":
-		return fmt.Errorf("domain of %s is missing", id)
+		return "", fmt.Errorf("domain of %s is missing", id)
 	case key == "":
-		return fmt.Errorf("key of %s is missing", id)
+		return "", fmt.Errorf("key of %s is missing", id)
 	case url == "":
-		return fmt.Errorf("url of %s is missing", id)
+		return "", fmt.Errorf("url of %s is missing", id)
 	case !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://"):
-		return fmt.Errorf("url of %s must start with http:// or https://, got %q", id, url)
+		return "", fmt.Errorf("url of %s must start with http:// or https://, got %q", id, url)
 	}
-	return nil
+
+	ascii, err := NormalizeDomain(domain)
+	if err != nil {
+		return "", fmt.Errorf("domain of %s is not a valid domain name, got %q: %w", id, domain, err)
+	}
+	return ascii, nil
+}
+
+// NormalizeDomain returns the form of a domain that the catalog stores and
+// Lookup expects: the ASCII form, lower-cased, without a trailing dot.
+// "Bücher.example" becomes "xn--bcher-kva.example", the form browsers send
+// in the Host header. It applies the UTS #46 lookup rules of idna.Lookup, as
+// the net/http client does to the hosts it dials, so a domain with a space,
+// a port or a label that starts with a hyphen is an error.
+func NormalizeDomain(domain string) (string, error) {
+	return idna.Lookup.ToASCII(strings.TrimSuffix(domain, "."))
 }
 
 func (c *Catalog) put(r *Resource) {
@@ -189,7 +214,8 @@ func (c *Catalog) removePathLocked(old *Resource) {
 }
 
 // Lookup returns the resource served at domain and key. Domains compare
-// case-insensitively; keys are case-sensitive, as short-link keys are.
+// case-insensitively, and a Unicode domain matches only after
+// NormalizeDomain. Keys are case-sensitive, as short-link keys are.
 func (c *Catalog) Lookup(domain, key string) (*Resource, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()

@@ -3,6 +3,7 @@ package catalog
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -67,4 +68,41 @@ func TestPutReplacesThePath(t *testing.T) {
 
 	c.Delete("l1")
 	require.Equal(t, 0, c.Len())
+}
+
+func TestPutStoresASCIIDomain(t *testing.T) {
+	cases := map[string]string{
+		"Bücher.example":        "xn--bcher-kva.example",
+		"BÜCHER.EXAMPLE":        "xn--bcher-kva.example",
+		"XN--BCHER-KVA.Example": "xn--bcher-kva.example",
+		"münchen.example.":      "xn--mnchen-3ya.example",
+		"Go.Example.com":        "go.example.com",
+		"例え.テスト":                "xn--r8jz45g.xn--zckzah",
+	}
+	for domain, want := range cases {
+		t.Run(domain, func(t *testing.T) {
+			c := New()
+			link := event.Link{ID: "l1", ProjectID: "p", Domain: domain, Key: "k", URL: "https://a"}
+			require.NoError(t, c.PutLink(link))
+
+			r, ok := c.Lookup(want, "k")
+			require.True(t, ok, "found by %q", want)
+			require.Equal(t, want, r.Ref.Domain)
+			require.Equal(t, domain, r.Link.Domain, "the link object keeps the platform's spelling")
+		})
+	}
+}
+
+func TestPutRejectsInvalidDomain(t *testing.T) {
+	for _, domain := range []string{"go example.com", "go.example.com:8080", "-go.example.com", "xn--a.example", "a/b.example"} {
+		t.Run(domain, func(t *testing.T) {
+			c := New()
+
+			err := c.PutQRCode(event.QRCode{ID: "qr1", ProjectID: "p", Domain: domain, Key: "k", URL: "https://a"})
+
+			require.ErrorContains(t, err, "domain of qr1 is not a valid domain name")
+			require.ErrorContains(t, err, strconv.Quote(domain))
+			require.Zero(t, c.Len())
+		})
+	}
 }

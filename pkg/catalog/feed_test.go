@@ -168,3 +168,19 @@ func TestApplyKeyTakenOverBeforeMove(t *testing.T) {
 	_, ok = c.Lookup("codeqr.link", "oldKey")
 	require.True(t, ok, "deleting the first link leaves l2 in place")
 }
+
+func TestApplyUnicodeDomain(t *testing.T) {
+	c := New()
+	data := `{"page":{"id":"page_idn","domain":"Bücher.example","key":"p/x","url":"https://example.com/x","projectId":"p"}}`
+	require.NoError(t, c.Apply(ChangeEvent{ID: "evt_1", Event: EventPageCreated, Data: json.RawMessage(data)}))
+
+	r, ok := c.Lookup("xn--bcher-kva.example", "p/x")
+	require.True(t, ok)
+	require.Equal(t, "page_idn", r.Ref.ID)
+
+	bad := `{"page":{"id":"page_idn","domain":"b\u00fccher example","key":"p/x","url":"https://example.com/x","projectId":"p"}}`
+	err := c.Apply(ChangeEvent{ID: "evt_2", Event: EventPageUpdated, Data: json.RawMessage(bad)})
+	require.ErrorContains(t, err, "page.updated event evt_2: domain of page_idn is not a valid domain name")
+	_, ok = c.Lookup("xn--bcher-kva.example", "p/x")
+	require.True(t, ok, "the rejected update leaves the page as it was")
+}

@@ -37,7 +37,7 @@ const (
 func strPtr(s string) *string { return &s }
 
 // testCatalog has one resource of every kind the redirect handler treats
-// differently, all on go.example.com.
+// differently, all on go.example.com, and a link on a Unicode domain.
 func testCatalog(tb testing.TB) *catalog.Catalog {
 	tb.Helper()
 
@@ -54,6 +54,7 @@ func testCatalog(tb testing.TB) *catalog.Catalog {
 				URL: "https://example.com/later", ExpiresAt: &future, ExpiredURL: strPtr("https://example.com/too-late")},
 			{ID: "link_slash", ProjectID: "proj_2", Domain: "go.example.com", Key: "a/b", URL: "https://example.com/ab"},
 			{ID: "link_healthz", ProjectID: "proj_2", Domain: "go.example.com", Key: "healthz", URL: "https://example.com/h"},
+			{ID: "link_idn", ProjectID: "proj_1", Domain: "Bücher.example", Key: "buch", URL: "https://example.com/buch"},
 		},
 		QRCodes: []event.QRCode{
 			{ID: "qr_menu", ProjectID: "proj_1", Domain: "go.example.com", Key: "menu", URL: "https://example.com/menu"},

@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
 
+	"github.com/clickstream/clickstream/pkg/catalog"
 	"github.com/clickstream/clickstream/pkg/event"
 )
 
@@ -266,9 +267,16 @@ const maxIngestFutureSkew = 10 * time.Minute
 
 // checkIngested checks a forwarded hit against this edge's catalog and
 // clock, so that a hit names a resource that exists, with its own type,
-// project, domain and key, and is not dated in the future.
+// project, domain and key, and is not dated in the future. A domain in
+// another case or in Unicode, as edges of earlier versions send it, matches
+// too and is replaced with the catalog's ASCII form.
 func (s *Server) checkIngested(h *event.RawHit) error {
 	res, ok := s.cat.Get(h.Resource.ID)
+	if ok {
+		if domain, err := catalog.NormalizeDomain(h.Resource.Domain); err == nil && domain == res.Ref.Domain {
+			h.Resource.Domain = domain
+		}
+	}
 	switch {
 	case !ok:
 		return fmt.Errorf("%w: resource.id %q is not in this edge's catalog", event.ErrInvalidHit, h.Resource.ID)

@@ -272,3 +272,26 @@ func TestIngestChecksCatalogAndClock(t *testing.T) {
 	require.Len(t, ts.pub.published(), 1)
 	assert.Equal(t, "AAAAAAAAAAAAAAA5", ts.pub.published()[0].ClickID)
 }
+
+func TestIngestDomainInAnyForm(t *testing.T) {
+	ts := newTestServer(t, nil)
+	var lines []string
+	for i, domain := range []string{"GO.Example.com", "Bücher.example", "xn--bcher-kva.example"} {
+		h := validHit(fmt.Sprintf("AAAAAAAAAAAAAAA%d", i))
+		if i > 0 {
+			h.Resource.ID, h.Resource.Key = "link_idn", "buch"
+		}
+		h.Resource.Domain = domain
+		lines = append(lines, hitLine(t, h))
+	}
+
+	rec, resp := postHits(ts, strings.Join(lines, "\n"))
+
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, 3, resp.Accepted, resp.Errors)
+	hits := ts.pub.published()
+	require.Len(t, hits, 3)
+	assert.Equal(t, "go.example.com", hits[0].Resource.Domain)
+	assert.Equal(t, "xn--bcher-kva.example", hits[1].Resource.Domain)
+	assert.Equal(t, "xn--bcher-kva.example", hits[2].Resource.Domain)
+}

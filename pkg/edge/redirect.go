@@ -163,7 +163,10 @@ func statusLabel(status int) string {
 }
 
 // requestDomain returns the catalog domain of a Host header: without the
-// port and a trailing dot, lower-cased.
+// port and a trailing dot, lower-cased. A host with non-ASCII bytes, which
+// a few clients send in place of the punycode form, is converted with
+// catalog.NormalizeDomain. One that is not a valid domain name is returned
+// lower-cased and so matches no catalog domain.
 func requestDomain(host string) string {
 	// A host without a colon has no port. Checking first skips the error
 	// that SplitHostPort allocates for it, the common case.
@@ -173,6 +176,14 @@ func requestDomain(host string) string {
 		}
 	}
 	host = strings.TrimSuffix(host, ".")
+	for i := range len(host) {
+		if host[i] >= utf8.RuneSelf {
+			if ascii, err := catalog.NormalizeDomain(host); err == nil {
+				return ascii
+			}
+			break
+		}
+	}
 	return strings.ToLower(host)
 }
 

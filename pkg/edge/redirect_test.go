@@ -57,6 +57,15 @@ func TestRedirect(t *testing.T) {
 		{name: "unknown key", target: "/nope", status: 404},
 		{name: "keys are case-sensitive", target: "/ABC", status: 404},
 		{name: "unknown domain", target: "/abc", host: "other.example.com", status: 404},
+		{name: "punycode host of a Unicode domain", target: "/buch", host: "xn--bcher-kva.example", status: 302,
+			location: "https://example.com/buch", resourceID: "link_idn"},
+		{name: "Unicode host", target: "/buch", host: "bücher.example", status: 302,
+			location: "https://example.com/buch", resourceID: "link_idn"},
+		{name: "Unicode host with port and upper case", target: "/buch", host: "BÜCHER.Example.:8443", status: 302,
+			location: "https://example.com/buch", resourceID: "link_idn"},
+		{name: "punycode host in upper case", target: "/buch", host: "XN--BCHER-KVA.EXAMPLE", status: 302,
+			location: "https://example.com/buch", resourceID: "link_idn"},
+		{name: "invalid Unicode host", target: "/buch", host: "b\xfccher.example", status: 404},
 		{name: "root", target: "/", status: 404},
 		{name: "raw UTF-8 in query escaped", target: "/abc?q=caf\xc3\xa9 au lait", status: 302,
 			location: "https://example.com/landing?q=caf%C3%A9%20au%20lait", resourceID: "link_plain"},
@@ -91,6 +100,17 @@ func TestRedirect(t *testing.T) {
 			assert.Equal(t, tt.location, hits[0].URL)
 		})
 	}
+}
+
+func TestRedirectHitHasASCIIDomain(t *testing.T) {
+	ts := newTestServer(t, nil)
+
+	rec := ts.do(http.MethodGet, "/buch", http.Header{"Host": {"bücher.example"}})
+
+	require.Equal(t, http.StatusFound, rec.Code)
+	hits := ts.pub.published()
+	require.Len(t, hits, 1)
+	assert.Equal(t, "xn--bcher-kva.example", hits[0].Resource.Domain)
 }
 
 func TestRedirectHitFields(t *testing.T) {

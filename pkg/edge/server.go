@@ -5,7 +5,8 @@
 // Routes:
 //
 //	GET|HEAD /{key...}  redirect; the Host header (port and trailing dot
-//	                    removed, lower-cased) is the domain
+//	                    removed, lower-cased, a Unicode host converted to
+//	                    its punycode form) is the domain
 //	POST /v1/hits       NDJSON of raw hits forwarded by other edges
 //	GET /healthz        200 while the server runs
 //	GET /metrics        Prometheus metrics, with edge.serveMetrics and a
