@@ -503,8 +503,8 @@ func TestPublisherLogsHeldBackDrops(t *testing.T) {
 		closePublisher(t, p)
 	})
 
-	// The first drop is logged at once. The drops of the next 100 hits,
-	// made well within the interval, are held back.
+	// The first drop is logged at once. The drops of the next 100 hits
+	// follow within milliseconds, so they wait for the interval.
 	i := 0
 	for ; p.Publish(newTestHit(i, "link_full")) == nil; i++ {
 		require.Less(t, i, 10000, "the spool never filled up")
@@ -522,16 +522,15 @@ func TestPublisherLogsHeldBackDrops(t *testing.T) {
 		}
 		return n
 	}
-	waitFor(t, 5*interval, "every drop is logged without another drop or Close", func() bool {
+	waitFor(t, 5*time.Second, "every drop is logged without another drop or Close", func() bool {
 		return loggedDrops() == p.drops.total.Load()
 	})
 
 	lines := dropLines()
 	require.GreaterOrEqual(t, len(lines), 2)
 	for k := 1; k < len(lines); k++ {
-		// The entry times lag the dropLog clock by microseconds.
 		gap := lines[k].Time.Sub(lines[k-1].Time)
-		assert.Greater(t, gap, interval-20*time.Millisecond, "line %d follows the previous one after %s", k, gap)
+		assert.GreaterOrEqual(t, gap, interval, "line %d follows the previous one after %s", k, gap)
 	}
 	last := lines[len(lines)-1].ContextMap()
 	assert.Equal(t, map[string]int{reasonSpoolFull: int(last["dropped"].(int64))}, last["reasons"])
