@@ -48,8 +48,14 @@ const (
 	OutcomeRefused
 	// OutcomeDeferred is set by the dispatcher, never by Client: the
 	// delivery went to a retry topic unsent because its webhook's queue was
-	// full or it waited in the queue longer than allowed.
+	// full or it waited in the queue longer than allowed. It keeps its
+	// attempt number.
 	OutcomeDeferred
+	// OutcomeSkipped is set by the dispatcher, never by Client: the
+	// delivery was not sent and will not be tried again. Its class gives
+	// the reason. ClassDisabled deliveries went to the failed topic, and
+	// ClassDeleted ones were dropped.
+	OutcomeSkipped
 )
 
 func (o Outcome) String() string {
@@ -66,6 +72,8 @@ func (o Outcome) String() string {
 		return "refused"
 	case OutcomeDeferred:
 		return "deferred"
+	case OutcomeSkipped:
+		return "skipped"
 	}
 	return "unknown"
 }
@@ -93,6 +101,10 @@ const (
 	// ClassQueueFull marks an attempt that was not sent because the
 	// webhook's queue was full or a queued delivery waited too long.
 	ClassQueueFull = "queue_full"
+	// ClassDisabled and ClassDeleted mark a delivery skipped because its
+	// webhook was disabled or deleted.
+	ClassDisabled = "disabled"
+	ClassDeleted  = "deleted"
 )
 
 // Result is the classified result of one attempt.

@@ -23,7 +23,8 @@ var (
 )
 
 // dispatch queues j for its webhook, or defers it to a retry topic when the
-// queue stays full (see queues.push). A delivery for a deleted or disabled webhook is dropped.
+// queue stays full (see queues.push). A delivery for a deleted or disabled
+// webhook is skipped (see lookup).
 func (d *Dispatcher) dispatch(j *job) {
 	if _, ok := d.lookup(j); !ok {
 		return
@@ -34,21 +35,18 @@ func (d *Dispatcher) dispatch(j *job) {
 }
 
 // lookup returns j's webhook when it exists and is enabled. Otherwise it
-// counts and logs the drop and finishes j.
+// skips j, which sends a disabled webhook's delivery to the failed topic
+// and drops a deleted webhook's (see skipDisabled and skipDeleted).
 func (d *Dispatcher) lookup(j *job) (subscription.Webhook, bool) {
 	w, ok := d.reg.Get(j.delivery.WebhookID)
-	reason := ""
 	switch {
 	case !ok:
-		reason = "deleted"
+		d.skipDeleted(j)
 	case !w.Enabled():
-		reason = "disabled"
+		d.skipDisabled(j, w)
 	default:
 		return w, true
 	}
-	d.metrics.skipped.WithLabelValues(reason).Inc()
-	d.log.Info("webhook delivery skipped", zap.String("reason", reason), zap.String("eventId", j.delivery.EventID), zap.String("webhookId", j.delivery.WebhookID), zap.Int("attempt", j.delivery.Attempt))
-	j.finish()
 	return w, false
 }
 
@@ -204,7 +202,7 @@ func (d *Dispatcher) retryOrFail(j *job, retryAfter time.Duration, at Attempt) {
 
 	topic := RetryTopic(d.kcfg.Topics.WebhookEvents, step)
 	label := strconv.Itoa(step)
-	d.produce(j, topic, next, func() {
+	d.produce(j, topic, next, nil, func() {
 		d.metrics.retries.WithLabelValues(label).Inc()
 		j.finish()
 	})
@@ -213,21 +211,30 @@ func (d *Dispatcher) retryOrFail(j *job, retryAfter time.Duration, at Attempt) {
 // failForGood records j's last attempt, writes j to the failed topic and
 // counts a failed event against its webhook.
 func (d *Dispatcher) failForGood(j *job, at Attempt) {
-	at.Final = true
-	d.records.add(at)
 	d.log.Info("webhook delivery failed for good", zap.String("eventId", j.delivery.EventID), zap.String("webhookId", j.delivery.WebhookID), zap.Int("attempts", j.delivery.Attempt), zap.String("errorClass", at.Class))
-
-	d.produce(j, FailedTopic(d.kcfg.Topics.WebhookEvents), j.delivery, func() {
-		d.metrics.failed.Inc()
-		j.finish()
-	})
+	d.toFailedTopic(j, at, d.metrics.failed.Inc)
 	d.countFailure(j.delivery.WebhookID)
 }
 
-// produce hands del to the retry writer, keyed by webhook id; written runs
-// once the broker has it. At shutdown the record may be abandoned, and
-// then j stays unfinished.
-func (d *Dispatcher) produce(j *job, topic string, del event.Delivery, written func()) {
+// toFailedTopic records at as j's last row and writes j, unchanged, to the
+// failed topic, from where the admin API can replay it. counted, when not
+// nil, runs once the broker has the record.
+func (d *Dispatcher) toFailedTopic(j *job, at Attempt, counted func()) {
+	at.Final = true
+	at.NextAttempt = time.Time{}
+	d.records.add(at)
+	d.produce(j, FailedTopic(d.kcfg.Topics.WebhookEvents), j.delivery, nil, func() {
+		if counted != nil {
+			counted()
+		}
+		j.finish()
+	})
+}
+
+// produce hands del to the retry writer, keyed by webhook id and with the
+// given record headers. written runs once the broker has the record. At
+// shutdown the record may be abandoned, and then j stays unfinished.
+func (d *Dispatcher) produce(j *job, topic string, del event.Delivery, headers []kafkago.Header, written func()) {
 	value, err := json.Marshal(del)
 	if err != nil {
 		// Delivery holds only strings, numbers and raw JSON that was
@@ -236,7 +243,7 @@ func (d *Dispatcher) produce(j *job, topic string, del event.Delivery, written f
 		j.finish()
 		return
 	}
-	msg := kafkago.Message{Topic: topic, Key: []byte(del.WebhookID), Value: value}
+	msg := kafkago.Message{Topic: topic, Key: []byte(del.WebhookID), Value: value, Headers: headers}
 	d.out.send(d.sendCtx, outRecord{msg: msg, written: written})
 }
 
@@ -266,7 +273,7 @@ func (d *Dispatcher) countFailure(webhookID string) {
 }
 
 // disable marks the webhook disabled in the registry, so queued deliveries
-// are dropped, and calls OnDisable. A webhook already disabled or deleted
+// go to the failed topic unsent, and calls OnDisable. A webhook already disabled or deleted
 // is left alone.
 func (d *Dispatcher) disable(webhookID, reason string) {
 	d.failMu.Lock()

@@ -66,6 +66,9 @@ type Dispatcher struct {
 	failMu   sync.Mutex
 	failures map[string]int
 
+	// notices counts deferred and skipped deliveries for the log.
+	notices *notices
+
 	// Replaced in tests that run without a broker.
 	newReader    func(topic, group string) messageReader
 	newProducer  func() producer
@@ -113,6 +116,7 @@ func New(cfg Config, kcfg kafka.Config, reg *subscription.Registry, rec AttemptR
 		metrics:  m,
 		records:  newAttemptLog(rec, cfg.RecordQueueSize, log, m),
 		failures: map[string]int{},
+		notices:  newNotices(),
 		client: NewClient(ClientConfig{
 			ConnectTimeout:      cfg.ConnectTimeout,
 			Timeout:             cfg.RequestTimeout,
@@ -173,14 +177,16 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		go func() { defer fetchers.Done(); d.consume(ctx, c) }()
 		go func() { defer fetchers.Done(); d.commitLoop(ctx, c) }()
 	}
-	fetchers.Add(1)
+	fetchers.Add(2)
 	go func() { defer fetchers.Done(); d.sweep(ctx) }()
+	go func() { defer fetchers.Done(); d.logNotices(ctx) }()
 
 	d.log.Info("webhook dispatcher started", zap.String("topic", d.kcfg.Topics.WebhookEvents), zap.String("group", d.cfg.Group), zap.Int("retrySteps", len(d.cfg.RetrySchedule)))
 	<-ctx.Done()
 	fetchers.Wait()
 
 	d.drain(cancelSend)
+	d.notices.flush(d.log)
 	for _, c := range consumers {
 		d.finalCommit(c)
 	}

@@ -218,7 +218,14 @@ func TestDispatcherDeletedWebhookSkipped(t *testing.T) {
 	h.publish(t, testDelivery("wh_missing", 1))
 	require.Eventually(t, func() bool { return h.broker.committed("webhook-events") == 1 }, waitFor, 10*time.Millisecond)
 	assert.Equal(t, 1.0, metricValue(t, h.d.metrics.skipped.WithLabelValues("deleted")))
-	assert.Empty(t, h.rec.Attempts())
+	assert.Empty(t, h.broker.written(FailedTopic("webhook-events")), "nothing could replay a deleted webhook's delivery")
+
+	require.Eventually(t, func() bool { return len(h.rec.Attempts()) == 1 }, waitFor, 10*time.Millisecond)
+	row := h.rec.Attempts()[0]
+	assert.Equal(t, OutcomeSkipped, row.Outcome)
+	assert.Equal(t, ClassDeleted, row.Class)
+	assert.True(t, row.Final)
+	assert.Equal(t, "wh_missing", row.WebhookID)
 }
 
 func TestDispatcherInvalidRecordSkipped(t *testing.T) {
