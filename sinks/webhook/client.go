@@ -53,8 +53,8 @@ const (
 	OutcomeDeferred
 	// OutcomeSkipped is set by the dispatcher, never by Client: the
 	// delivery was not sent and will not be tried again. Its class gives
-	// the reason. ClassDisabled deliveries went to the failed topic, and
-	// ClassDeleted ones were dropped.
+	// the reason. ClassDisabled and ClassQueueFull deliveries went to the
+	// failed topic, and ClassDeleted ones were dropped.
 	OutcomeSkipped
 )
 

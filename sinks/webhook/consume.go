@@ -47,7 +47,9 @@ func (d *Dispatcher) consume(ctx context.Context, c *consumer) {
 			tk.finish()
 			continue
 		}
-		d.dispatch(&job{delivery: del, source: c.topic, finish: tk.finish})
+		j := &job{delivery: del, source: c.topic, step: c.step, finish: tk.finish}
+		j.deferrals, j.deferredSince = readDeferral(msg.Headers)
+		d.dispatch(j)
 	}
 }
 

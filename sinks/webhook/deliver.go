@@ -131,14 +131,19 @@ func (d *Dispatcher) attempt(ctx context.Context, w subscription.Webhook, del ev
 	return res, at
 }
 
-// logAttempt writes one attempt to the log: successes at debug level,
-// everything else at info, because a receiver's failure is not an error of
-// the dispatcher. The URL is left out because its query may carry a token.
+// logAttempt writes one attempt to the log. Successes and deferrals go at
+// debug level and everything else at info, because a receiver's failure is
+// not an error of the dispatcher. Deferrals repeat for as long as a webhook
+// is behind, so the notices log them as counts per webhook at info level.
+// The URL is left out because its query may carry a token.
 func (d *Dispatcher) logAttempt(at Attempt, err error, source string) {
 	level := zap.InfoLevel
 	msg := "webhook attempt failed"
-	if at.Outcome == OutcomeSuccess {
+	switch at.Outcome {
+	case OutcomeSuccess:
 		level, msg = zap.DebugLevel, "webhook attempt succeeded"
+	case OutcomeDeferred:
+		level, msg = zap.DebugLevel, "webhook delivery deferred unsent"
 	}
 	ce := d.log.Check(level, msg)
 	if ce == nil {
@@ -158,28 +163,6 @@ func (d *Dispatcher) logAttempt(at Attempt, err error, source string) {
 		fields = append(fields, zap.Error(err))
 	}
 	ce.Write(fields...)
-}
-
-// deferJob sends j to a retry topic without a request, because its queue
-// was full or it waited too long. The deferral uses up an attempt number,
-// so a webhook that never keeps up still ends after the schedule.
-func (d *Dispatcher) deferJob(j *job) {
-	at := Attempt{
-		Time:      time.Now(),
-		EventID:   j.delivery.EventID,
-		WebhookID: j.delivery.WebhookID,
-		ProjectID: j.delivery.ProjectID,
-		EventType: j.delivery.EventType,
-		Number:    j.delivery.Attempt,
-		Outcome:   OutcomeDeferred,
-		Class:     ClassQueueFull,
-	}
-	if w, ok := d.reg.Get(j.delivery.WebhookID); ok {
-		at.URL = w.URL
-	}
-	d.metrics.attempts.WithLabelValues(OutcomeDeferred.String()).Inc()
-	d.logAttempt(at, nil, j.source)
-	d.retryOrFail(j, 0, at)
 }
 
 // retryOrFail writes j to its next retry topic, or to the failed topic

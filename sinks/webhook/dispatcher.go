@@ -35,8 +35,9 @@ const finalCommitTimeout = 5 * time.Second
 // Isolation: every webhook has its own bounded queue and at most
 // Config.PerEndpointConcurrency requests in flight, so a slow endpoint only
 // fills its own queue. A delivery that finds its queue full, or waits in it
-// longer than Config.MaxQueueWait, goes to the next retry topic instead of
-// holding memory or offsets.
+// longer than Config.MaxQueueWait, is deferred to a retry topic instead of
+// holding memory or offsets. A deferral keeps the attempt number and does
+// not count as a failure of the webhook (see deferJob).
 //
 // Durability: a source offset is committed only after its delivery
 // succeeded, failed for good, or was acknowledged by the broker on a retry
@@ -68,6 +69,10 @@ type Dispatcher struct {
 
 	// notices counts deferred and skipped deliveries for the log.
 	notices *notices
+	// maxDeferrals and maxDeferralSpan bound how often and how long one
+	// attempt is deferred. Tests lower them.
+	maxDeferrals    int
+	maxDeferralSpan time.Duration
 
 	// Replaced in tests that run without a broker.
 	newReader    func(topic, group string) messageReader
@@ -117,6 +122,9 @@ func New(cfg Config, kcfg kafka.Config, reg *subscription.Registry, rec AttemptR
 		records:  newAttemptLog(rec, cfg.RecordQueueSize, log, m),
 		failures: map[string]int{},
 		notices:  newNotices(),
+
+		maxDeferrals:    defaultMaxDeferrals,
+		maxDeferralSpan: maxDeferralSpan(cfg.RetrySchedule),
 		client: NewClient(ClientConfig{
 			ConnectTimeout:      cfg.ConnectTimeout,
 			Timeout:             cfg.RequestTimeout,

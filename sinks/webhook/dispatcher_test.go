@@ -289,8 +289,11 @@ func TestDispatcherQueueFullDefers(t *testing.T) {
 	for _, m := range h.broker.written(retry) {
 		var d event.Delivery
 		require.NoError(t, json.Unmarshal(m.Value, &d))
-		assert.Equal(t, 2, d.Attempt)
+		assert.Equal(t, 1, d.Attempt, "a deferral keeps the attempt number")
 		assert.True(t, d.NotBefore.After(time.Now().Add(50*time.Minute)))
+		count, since := readDeferral(m.Headers)
+		assert.Equal(t, 1, count)
+		assert.WithinDuration(t, time.Now(), since, waitFor)
 	}
 	assert.Equal(t, 2.0, metricValue(t, h.d.metrics.attempts.WithLabelValues("deferred")))
 	assert.Equal(t, 1.0, metricValue(t, h.d.metrics.queued))

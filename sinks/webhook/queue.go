@@ -11,8 +11,16 @@ import (
 type job struct {
 	delivery event.Delivery
 	// source is the topic the record came from, for logs.
-	source   string
-	enqueued time.Time
+	source string
+	// step is the retry step of source, 0 for webhook-events.
+	step int
+	// deferrals counts how often this attempt went back to a retry topic
+	// unsent, and deferredSince is when the first of those deferrals
+	// happened. Both come from the record's headers and are zero for an
+	// attempt that was never deferred.
+	deferrals     int
+	deferredSince time.Time
+	enqueued      time.Time
 	// finish is called once the delivery succeeded, failed for good or was
 	// durably written to the next topic; it lets the source offset commit.
 	// It is never called for a delivery abandoned at shutdown.
