@@ -81,10 +81,12 @@ func (d *Dispatcher) deliver(j *job) {
 		d.records.add(at)
 		j.finish()
 	case OutcomeGone:
-		at.Final = true
-		d.records.add(at)
+		// The event goes to the failed topic like the deliveries skipped
+		// while the webhook stays disabled, so that one replay after
+		// enabling it covers them all. It does not count towards
+		// MaxConsecutiveFailures because the webhook is disabled anyway.
 		d.disable(w.ID, DisableGone)
-		j.finish()
+		d.toFailedTopic(j, at, d.metrics.failed.Inc)
 	case OutcomeRefused:
 		d.failForGood(j, at)
 	default:

@@ -147,12 +147,22 @@ func TestDispatcherGoneDisables(t *testing.T) {
 	assert.False(t, stored.Enabled())
 	assert.Equal(t, 1.0, metricValue(t, h.d.metrics.disabled.WithLabelValues(DisableGone)))
 
-	// Later deliveries are dropped without a request.
+	// Later deliveries go to the failed topic without a request, like the
+	// event that got the 410, so one replay covers both.
 	h.publish(t, testDelivery(w.ID, 2))
 	require.Eventually(t, func() bool { return metricValue(t, h.d.metrics.skipped.WithLabelValues("disabled")) == 1 }, waitFor, 10*time.Millisecond)
 	assert.Equal(t, 1, rv.count())
 	assert.Empty(t, h.broker.written(RetryTopic("webhook-events", 1)), "a 410 is not retried")
 	require.Eventually(t, func() bool { return h.broker.committed("webhook-events") == 2 }, waitFor, 10*time.Millisecond)
+
+	var failedIDs []string
+	for _, m := range h.broker.written(FailedTopic("webhook-events")) {
+		var d event.Delivery
+		require.NoError(t, json.Unmarshal(m.Value, &d))
+		failedIDs = append(failedIDs, d.EventID)
+	}
+	assert.Equal(t, []string{testDelivery(w.ID, 1).EventID, testDelivery(w.ID, 2).EventID}, failedIDs)
+	assert.Equal(t, 1.0, metricValue(t, h.d.metrics.failed), "the event answered with 410 failed")
 }
 
 func TestDispatcherConsecutiveFailuresDisable(t *testing.T) {
