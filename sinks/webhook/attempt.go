@@ -9,7 +9,8 @@ import (
 )
 
 // Attempt is one row of the delivery log: a request sent to a webhook, or a
-// delivery that was deferred without a request (Class ClassQueueFull).
+// decision made without a request, which is a deferral (OutcomeDeferred) or
+// a skip (OutcomeSkipped).
 type Attempt struct {
 	Time      time.Time
 	EventID   string
@@ -32,7 +33,7 @@ type Attempt struct {
 	// was the last attempt.
 	NextAttempt time.Time
 	// Final is true when no further attempt follows: the delivery
-	// succeeded, failed for good or its webhook was disabled.
+	// succeeded, failed for good, got a 410 or was skipped.
 	Final bool
 }
 

@@ -40,7 +40,8 @@ type Config struct {
 	// RetrySchedule is the delay before each retry. Failed attempt n goes
 	// to the topic "<webhookEvents>.retry.<n>", which delays it by
 	// RetrySchedule[n-1]; after len(RetrySchedule)+1 attempts the delivery
-	// has failed. Default 5s, 30s, 2m, 10m, 30m, 1h, 3h, 6h, 12h (about 23
+	// has failed. Deferred deliveries wait in the same topics without
+	// using up an attempt. Default 5s, 30s, 2m, 10m, 30m, 1h, 3h, 6h, 12h (about 23
 	// hours, 10 attempts).
 	RetrySchedule []time.Duration `yaml:"retrySchedule"`
 	// RetryJitter adds a random extra delay of up to this fraction of each

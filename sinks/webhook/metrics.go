@@ -23,7 +23,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "clickstream_webhook_attempts_total",
-			Help: "Webhook delivery attempts by outcome: success, retryable, rejected, gone, refused, or deferred when a full queue kept the request from being sent.",
+			Help: "Webhook delivery attempts by outcome: success, retryable, rejected, gone, refused, or deferred when the webhook's queue kept the request from being sent (one per deferral).",
 		}, []string{"outcome"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "clickstream_webhook_attempt_duration_seconds",
@@ -44,11 +44,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"reason"}),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "clickstream_webhook_skipped_total",
-			Help: "Deliveries dropped without a request, by reason: deleted or disabled webhook, invalid record.",
+			Help: "Deliveries not sent and not tried again, by reason: deleted webhook or invalid record (dropped), disabled webhook or queue_full after too many deferrals (written to the failed topic).",
 		}, []string{"reason"}),
 		failed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "clickstream_webhook_failed_total",
-			Help: "Deliveries that failed for good and were written to the failed topic.",
+			Help: "Deliveries that failed for good, a 410 included, and were written to the failed topic.",
 		}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "clickstream_webhook_retries_scheduled_total",
