@@ -311,6 +311,90 @@ func TestAdminReplaysFailedDelivery(t *testing.T) {
 	require.Equal(t, failed.body, again.body, "and the payload")
 }
 
+// startAdminStackWithRetry is startAdminStack with one retry step of the
+// given length, so that a failed first attempt waits in the retry topic
+// long enough for a test to change the webhook meanwhile.
+func startAdminStackWithRetry(t *testing.T, step time.Duration) *adminStack {
+	t.Helper()
+	rt, rcv := newRuntime(t, 2)
+	rt.cfg.Dispatcher.RetrySchedule = []time.Duration{step}
+	ctx := context.Background()
+
+	stopFeeds, err := rt.followFeeds(ctx, feedSelection{webhooks: true, catalog: true, required: true})
+	require.NoError(t, err)
+	t.Cleanup(stopFeeds)
+	p := startPipeline(t, rt, rcv)
+
+	s := &adminStack{p: p}
+	s.hooks, s.hooksURL = newHookRecorder(t)
+	s.apiURL = startAdminAPI(t, rt)
+
+	p.get(t, http.MethodGet, "codeqr.link", "/79ys3WA", "81.2.69.142", chromeMac, "")
+	waitUntil(t, 60*time.Second, "the warm-up delivery", func() bool { return rcv.Stats().Verified >= 1 })
+	return s
+}
+
+// TestAdminReplaysDeliverySkippedWhileDisabled disables a webhook while
+// its event waits for a retry. The retry must go to the failed topic
+// unsent, with a "disabled" row in the delivery log, and a replay after
+// enabling the webhook must deliver it with its event id.
+func TestAdminReplaysDeliverySkippedWhileDisabled(t *testing.T) {
+	const id = "wh_api_paused"
+	s := startAdminStackWithRetry(t, 10*time.Second)
+	s.hooks.respond(id, http.StatusInternalServerError)
+	s.createHook(t, id)
+	from := time.Now().Add(-time.Minute)
+
+	s.click(t, "81.2.69.156")
+	first := s.waitDelivered(t, id, 1, 30*time.Second)[0]
+	eventID := first.header.Get(webhook.HeaderWebhookID)
+
+	status, out := s.call(t, http.MethodPost, "/v1/webhooks/"+id+"/disable", nil)
+	require.Equal(t, http.StatusOK, status, "%v", out)
+	waitUntil(t, maxPropagation, "the dispatcher to see the disabling", func() bool {
+		w, _ := s.p.rt.webhooks.Get(id)
+		return !w.Enabled()
+	})
+
+	failedTopic := webhook.FailedTopic(s.p.rt.cfg.Kafka.Topics.WebhookEvents)
+	failed := kafkatest.ReadAll(t, s.p.rt.cfg.Kafka, failedTopic, 1, 30*time.Second)
+	require.Len(t, failed, 1, "the retry of the disabled webhook goes to the failed topic")
+	var del event.Delivery
+	require.NoError(t, json.Unmarshal(failed[0].Value, &del))
+	require.Equal(t, eventID, del.EventID)
+	require.Len(t, s.hooks.got(id), 1, "nothing is sent to a disabled webhook")
+
+	waitUntil(t, 30*time.Second, "the skipped attempt in the delivery log", func() bool {
+		_, out := s.call(t, http.MethodGet, "/v1/webhooks/"+id+"/deliveries?limit=10", nil)
+		data, _ := out["data"].([]any)
+		for _, row := range data {
+			r := row.(map[string]any)
+			if r["eventId"] == eventID && r["errorClass"] == webhook.ClassDisabled && r["nextAttemptAt"] == nil {
+				return true
+			}
+		}
+		return false
+	})
+
+	s.hooks.respond(id, http.StatusNoContent)
+	status, out = s.call(t, http.MethodPost, "/v1/webhooks/"+id+"/enable", nil)
+	require.Equal(t, http.StatusOK, status, "%v", out)
+	waitUntil(t, maxPropagation, "the dispatcher to see the enabling", func() bool {
+		w, _ := s.p.rt.webhooks.Get(id)
+		return w.Enabled()
+	})
+
+	status, out = s.call(t, http.MethodPost, "/v1/webhooks/"+id+"/replay", map[string]any{
+		"from": from.Format(time.RFC3339), "to": time.Now().Add(time.Minute).Format(time.RFC3339),
+	})
+	require.Equal(t, http.StatusAccepted, status, "%v", out)
+	require.Equal(t, float64(1), out["replayed"])
+
+	again := s.waitDelivered(t, id, 2, 30*time.Second)[1]
+	require.Equal(t, eventID, again.header.Get(webhook.HeaderWebhookID), "the replay keeps the event id")
+	require.Equal(t, first.body, again.body, "and the payload")
+}
+
 func TestCatalogUpdateChangesRedirect(t *testing.T) {
 	s := startAdminStack(t)
 	rt := s.p.rt
