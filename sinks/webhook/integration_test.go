@@ -47,6 +47,10 @@ func TestIntegrationRefusesPrivateTarget(t *testing.T) {
 	testRefusesPrivateTarget(t, brokerConfig(t))
 }
 
+func TestIntegrationSlowEndpointGetsEveryEvent(t *testing.T) {
+	testSlowEndpointGetsEveryEvent(t, brokerConfig(t))
+}
+
 func TestIntegrationIsolation(t *testing.T) {
 	kcfg := brokerConfig(t)
 	testIsolation(t, func(cfg Config, reg *subscription.Registry) isolationRun {

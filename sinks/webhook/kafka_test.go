@@ -300,3 +300,61 @@ func testRefusesPrivateTarget(t *testing.T, kcfg kafka.Config) {
 	assert.True(t, attempts[0].Final)
 	assert.Zero(t, rv.count(), "no request may reach the receiver")
 }
+
+func TestKafkaSlowEndpointGetsEveryEvent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("joins consumer groups on an embedded broker")
+	}
+	testSlowEndpointGetsEveryEvent(t, startKfake(t))
+}
+
+// testSlowEndpointGetsEveryEvent sends a burst of 150 events at 100/s to
+// an endpoint that responds 204 to every request after 200 ms, with two
+// requests in flight, so most events are deferred, some several times. It
+// checks that every event arrives, that the webhook stays enabled and that
+// nothing reaches the failed topic. A record deferred twice shows that the
+// deferral headers came back from the broker.
+func testSlowEndpointGetsEveryEvent(t *testing.T, kcfg kafka.Config) {
+	const events = 150
+	rv := &slowReceiver{delay: 200 * time.Millisecond, ids: map[string]int{}}
+	srv := httptest.NewServer(rv)
+	defer srv.Close()
+	reg := subscription.NewRegistry()
+	w := testWebhook(t, reg, "wh_slow_ok", srv.URL)
+
+	cfg := testConfig()
+	cfg.Group = "slow-" + kcfg.Topics.WebhookEvents
+	cfg.PerEndpointConcurrency = 2
+	cfg.MaxQueueWait = 500 * time.Millisecond
+	cfg.RetrySchedule = []time.Duration{200 * time.Millisecond, 500 * time.Millisecond, time.Second, 3 * time.Second}
+	cfg.MaxConsecutiveFailures = 2
+	d, _, stop := runDispatcher(t, cfg, kcfg, reg)
+	defer stop()
+
+	for i := 0; i < events; i += 10 {
+		var dels []event.Delivery
+		for n := i; n < i+10; n++ {
+			dels = append(dels, testDelivery(w.ID, n))
+		}
+		publishDeliveries(t, kcfg, dels...)
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	if !assert.Eventually(t, func() bool { return rv.distinct() == events }, kafkaWait, 50*time.Millisecond) {
+		t.Fatalf("delivered %d of %d events; deferred %.0f, failed %.0f", rv.distinct(), events,
+			metricValue(t, d.metrics.attempts.WithLabelValues("deferred")), metricValue(t, d.metrics.failed))
+	}
+	stored, ok := reg.Get(w.ID)
+	require.True(t, ok)
+	assert.True(t, stored.Enabled(), "a slow endpoint that responds 204 is not disabled")
+	assert.Zero(t, metricValue(t, d.metrics.failed))
+	assert.Zero(t, metricValue(t, d.metrics.skipped.WithLabelValues(ClassQueueFull)), "nothing was set aside in the failed topic")
+
+	maxDeferrals := 0
+	for _, m := range kafkatest.ReadAll(t, kcfg, RetryTopic(kcfg.Topics.WebhookEvents, 1), 1, 10*time.Second) {
+		count, _ := readDeferral(m.Headers)
+		maxDeferrals = max(maxDeferrals, count)
+	}
+	t.Logf("deferred %.0f times, at most %d times for one event", metricValue(t, d.metrics.attempts.WithLabelValues("deferred")), maxDeferrals)
+	assert.GreaterOrEqual(t, maxDeferrals, 2, "a deferral read its count back from the broker")
+}
