@@ -104,7 +104,7 @@ func Write(tb testing.TB, w *kafkago.Writer, timeout time.Duration, msgs ...kafk
 }
 
 // ReadAll reads topic from the start until want records arrived or timeout
-// passed, and returns what it read. A topic that does not exist yet, such
+// passed, and returns what it read, also when that is fewer than want. A topic that does not exist yet, such
 // as one the code under test creates on its first record, reads as empty.
 func ReadAll(tb testing.TB, cfg kafka.Config, topic string, want int, timeout time.Duration) []kafkago.Message {
 	tb.Helper()
@@ -112,17 +112,29 @@ func ReadAll(tb testing.TB, cfg kafka.Config, topic string, want int, timeout ti
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 
+	// A read cut short by the timeout can return less than an earlier one,
+	// so the longest read is kept.
+	var out []kafkago.Message
 	for {
-		out := readOnce(ctx, tb, cfg, topic)
+		if got := readOnce(ctx, tb, cfg, topic); len(got) >= len(out) {
+			out = got
+		}
 		if len(out) >= want || ctx.Err() != nil {
 			return out
 		}
-		time.Sleep(200 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return out
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
 
 func readOnce(ctx context.Context, tb testing.TB, cfg kafka.Config, topic string) []kafkago.Message {
 	conn, err := kafkago.DialContext(ctx, "tcp", cfg.Brokers[0])
+	if ctx.Err() != nil {
+		return nil
+	}
 	require.NoError(tb, err)
 	parts, err := conn.ReadPartitions(topic)
 	conn.Close()
