@@ -97,10 +97,18 @@ type adminStack struct {
 
 func startAdminStack(t *testing.T) *adminStack {
 	t.Helper()
-	rt, rcv := newRuntime(t, 2)
 	// Two quick attempts, so a failing delivery reaches the failed topic
 	// within seconds.
-	rt.cfg.Dispatcher.RetrySchedule = []time.Duration{200 * time.Millisecond}
+	return startAdminStackWithRetry(t, 200*time.Millisecond)
+}
+
+// startAdminStackWithRetry is startAdminStack with one retry step of the
+// given length, so that a failed first attempt can wait in the retry topic
+// long enough for a test to change the webhook meanwhile.
+func startAdminStackWithRetry(t *testing.T, step time.Duration) *adminStack {
+	t.Helper()
+	rt, rcv := newRuntime(t, 2)
+	rt.cfg.Dispatcher.RetrySchedule = []time.Duration{step}
 	ctx := context.Background()
 
 	stopFeeds, err := rt.followFeeds(ctx, feedSelection{webhooks: true, catalog: true, required: true})
@@ -309,29 +317,6 @@ func TestAdminReplaysFailedDelivery(t *testing.T) {
 	again := s.waitDelivered(t, "wh_api_replay", 3, 30*time.Second)[2]
 	require.Equal(t, failed.header.Get(webhook.HeaderWebhookID), again.header.Get(webhook.HeaderWebhookID), "the replay keeps the event id")
 	require.Equal(t, failed.body, again.body, "and the payload")
-}
-
-// startAdminStackWithRetry is startAdminStack with one retry step of the
-// given length, so that a failed first attempt waits in the retry topic
-// long enough for a test to change the webhook meanwhile.
-func startAdminStackWithRetry(t *testing.T, step time.Duration) *adminStack {
-	t.Helper()
-	rt, rcv := newRuntime(t, 2)
-	rt.cfg.Dispatcher.RetrySchedule = []time.Duration{step}
-	ctx := context.Background()
-
-	stopFeeds, err := rt.followFeeds(ctx, feedSelection{webhooks: true, catalog: true, required: true})
-	require.NoError(t, err)
-	t.Cleanup(stopFeeds)
-	p := startPipeline(t, rt, rcv)
-
-	s := &adminStack{p: p}
-	s.hooks, s.hooksURL = newHookRecorder(t)
-	s.apiURL = startAdminAPI(t, rt)
-
-	p.get(t, http.MethodGet, "codeqr.link", "/79ys3WA", "81.2.69.142", chromeMac, "")
-	waitUntil(t, 60*time.Second, "the warm-up delivery", func() bool { return rcv.Stats().Verified >= 1 })
-	return s
 }
 
 // TestAdminReplaysDeliverySkippedWhileDisabled disables a webhook while

@@ -170,7 +170,7 @@ const topicReadyTimeout = 10 * time.Second
 // waitForLeaders returns once the leader of every partition of topics
 // responds for it, or after topicReadyTimeout. Right after CreateTopics a
 // broker may not know the topic yet or not lead its partitions yet: in one
-// run on a single KRaft broker, 37 of 60 new partitions answered Not Leader
+// run on a single KRaft broker, 37 of 60 new partitions returned Not Leader
 // For Partition. Readers and writers retry such errors, but only after
 // logging a warning per partition and failing the first writes. After the
 // timeout it returns anyway and leaves the retries to them.
@@ -193,8 +193,8 @@ func waitForLeaders(ctx context.Context, c Config, conn *kafkago.Conn, topics []
 }
 
 // allLed reports whether the leader of each of parts responds to a ListOffsets
-// request for it. Partitions that answered once are kept in ready and not
-// asked again.
+// request for it. Partitions that responded once are kept in ready and not
+// checked again.
 func allLed(ctx context.Context, dialer *kafkago.Dialer, addr string, parts []kafkago.Partition, ready map[string]map[int]bool) bool {
 	all := true
 	for _, p := range parts {

@@ -16,9 +16,9 @@ import (
 )
 
 // TestEnsureTopicsWaitsForLeaders creates topics on the real broker and
-// asks every partition's leader for its last offset at once, as a reader
-// does when it starts. Without the wait most new partitions answer Not
-// Leader For Partition.
+// reads the last offset of every partition from its leader at once, as a
+// reader does when it starts. Without the wait most new partitions return
+// Not Leader For Partition.
 func TestEnsureTopicsWaitsForLeaders(t *testing.T) {
 	c := kafkatest.Real(t, 6)
 	var specs []kafka.TopicSpec

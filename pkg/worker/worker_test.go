@@ -280,15 +280,7 @@ func TestWorkerStoresMatchesAndDeadLetters(t *testing.T) {
 func TestWorkerCountersIncludeTheFiringClick(t *testing.T) {
 	kcfg := kafkatest.Embedded(t, 1, testTopics)
 	f := newFixture(t, kcfg)
-	now := time.Now()
-	for i := range 3 {
-		h := testHit(f.link, "Mozilla/5.0 reader", fmt.Sprintf("198.51.100.%d", i+1), now.Add(-time.Hour))
-		f.store.rows[h.ClickID] = uaEnricher{}.Enrich(&h)
-	}
-
-	first := testHit(f.link, "Mozilla/5.0 new", "203.0.113.1", now)
-	second := testHit(f.link, "Mozilla/5.0 new", "203.0.113.2", now.Add(time.Second))
-	produce(t, kcfg, mustJSON(t, first), mustJSON(t, second))
+	first, second := storeThreeAndProduceTwo(t, f, kcfg)
 	stop := f.start(t)
 	defer stop()
 
@@ -297,21 +289,29 @@ func TestWorkerCountersIncludeTheFiringClick(t *testing.T) {
 	require.Equal(t, int64(5), clicks[second.ClickID])
 }
 
-// TestWorkerCountersSkipUncommittedRows processes hits that a worker
-// stopped between insert and commit had already stored. The restored
-// counters must leave those rows out, or the payloads count them twice.
-func TestWorkerCountersSkipUncommittedRows(t *testing.T) {
-	kcfg := kafkatest.Embedded(t, 1, testTopics)
-	f := newFixture(t, kcfg)
+// storeThreeAndProduceTwo stores three committed clicks of f.link an hour
+// old and produces two new clicks of it, which it returns.
+func storeThreeAndProduceTwo(t *testing.T, f *fixture, kcfg kafka.Config) (first, second event.RawHit) {
+	t.Helper()
 	now := time.Now()
 	for i := range 3 {
 		h := testHit(f.link, "Mozilla/5.0 reader", fmt.Sprintf("198.51.100.%d", i+1), now.Add(-time.Hour))
 		f.store.rows[h.ClickID] = uaEnricher{}.Enrich(&h)
 	}
 
-	first := testHit(f.link, "Mozilla/5.0 new", "203.0.113.1", now)
-	second := testHit(f.link, "Mozilla/5.0 new", "203.0.113.2", now.Add(time.Second))
+	first = testHit(f.link, "Mozilla/5.0 new", "203.0.113.1", now)
+	second = testHit(f.link, "Mozilla/5.0 new", "203.0.113.2", now.Add(time.Second))
 	produce(t, kcfg, mustJSON(t, first), mustJSON(t, second))
+	return first, second
+}
+
+// TestWorkerCountersSkipUncommittedRows processes hits that a worker
+// stopped between insert and commit had already stored. The restored
+// counters must leave those rows out, or the payloads count them twice.
+func TestWorkerCountersSkipUncommittedRows(t *testing.T) {
+	kcfg := kafkatest.Embedded(t, 1, testTopics)
+	f := newFixture(t, kcfg)
+	first, second := storeThreeAndProduceTwo(t, f, kcfg)
 	stored := []event.Enriched{uaEnricher{}.Enrich(&first), uaEnricher{}.Enrich(&second)}
 	src := Source{Topic: kcfg.Topics.Hits, Partition: 0, FirstOffset: 0, LastOffset: 1, Offsets: []int64{0, 1}}
 	require.NoError(t, f.store.InsertInteractions(context.Background(), stored, src))
@@ -458,7 +458,8 @@ func TestWorkerRestartKeepsWindowWithPrivacy(t *testing.T) {
 		mode     enrich.IPMode
 		storedIP string
 		key      string
-		// restored is whether the restarted worker knows the first visit.
+		// restored is whether the restarted worker marks the repeat of
+		// the first visit as a duplicate.
 		restored bool
 	}{
 		{enrich.IPTruncate, "203.0.113.0", "visitor-hash-key-0123", true},

@@ -135,8 +135,10 @@ func TestMigrateTwice(t *testing.T) {
 	assert.Equal(t, uint64(len(allTables)), n)
 }
 
-func TestMigrateConcurrently(t *testing.T) {
-	database := "clickstream_test_" + randomSuffix(t)
+// migrateConcurrently runs Migrate on database from four clients at once,
+// checks that each succeeds and returns the clients.
+func migrateConcurrently(t *testing.T, database string) []*Client {
+	t.Helper()
 	clients := make([]*Client, 4)
 	for i := range clients {
 		clients[i] = openTestClient(t, database)
@@ -156,6 +158,11 @@ func TestMigrateConcurrently(t *testing.T) {
 	for i, err := range errs {
 		assert.NoError(t, err, "client %d", i)
 	}
+	return clients
+}
+
+func TestMigrateConcurrently(t *testing.T) {
+	migrateConcurrently(t, "clickstream_test_"+randomSuffix(t))
 }
 
 func TestMigrateUsesVersionLayout(t *testing.T) {
@@ -721,24 +728,7 @@ func TestMigrateAddsVisitorHashConcurrently(t *testing.T) {
 	database := "clickstream_test_" + randomSuffix(t)
 	createTableWithout(t, openTestClient(t, database), &interactionsSpec, "visitor_hash")
 
-	clients := make([]*Client, 4)
-	for i := range clients {
-		clients[i] = openTestClient(t, database)
-	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(clients))
-	for i, c := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = c.Migrate(context.Background())
-		}()
-	}
-	wg.Wait()
-
-	for i, err := range errs {
-		assert.NoError(t, err, "client %d", i)
-	}
+	clients := migrateConcurrently(t, database)
 	n := queryUint64(t, clients[0], fmt.Sprintf(
 		"SELECT count() FROM system.columns WHERE database = '%s' AND table = 'interactions' AND name = 'visitor_hash'", database))
 	assert.Equal(t, uint64(1), n)
